@@ -1,0 +1,439 @@
+package vendors
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// SchemaJSON is the JSON Schema of the vendor spec format, for editors and CI.
+//
+//go:embed vendor-spec.schema.json
+var SchemaJSON []byte
+
+const schemaURL = "https://github.com/byoc-access/byoc-access/vendors/vendor-spec.schema.json"
+
+var compiledSchema = func() *jsonschema.Schema {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(SchemaJSON))
+	if err != nil {
+		panic(fmt.Sprintf("embedded vendor spec schema: %v", err))
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(schemaURL, doc); err != nil {
+		panic(fmt.Sprintf("embedded vendor spec schema: %v", err))
+	}
+	s, err := c.Compile(schemaURL)
+	if err != nil {
+		panic(fmt.Sprintf("embedded vendor spec schema: %v", err))
+	}
+	return s
+}()
+
+// SpecError is a problem in a spec file, located by file, line and field so it can be fixed
+// without hunting.
+type SpecError struct {
+	File   string
+	Line   int
+	Column int
+	// Field is the path of the offending field, e.g. roles[0].maxSessionDuration.
+	Field   string
+	Message string
+}
+
+func (e *SpecError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, ": %s", e.Field)
+	}
+	fmt.Fprintf(&b, ": %s", e.Message)
+	return b.String()
+}
+
+// SpecErrors is every problem found in one spec file.
+type SpecErrors []*SpecError
+
+func (es SpecErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// LoadFile reads and validates a spec file.
+func LoadFile(path string) (*VendorSpec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read vendor spec: %w", err)
+	}
+	return Load(path, data)
+}
+
+// Load parses and validates a spec: YAML syntax, then the JSON Schema, then the references
+// between its parts. Errors carry the file, line and field.
+func Load(file string, data []byte) (*VendorSpec, error) {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, yamlSyntaxError(file, err)
+	}
+	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
+		return nil, &SpecError{File: file, Message: "want exactly one YAML document with the vendor spec"}
+	}
+	var generic any
+	if err := yaml.UnmarshalWithOptions(data, &generic, yaml.UseOrderedMap()); err != nil {
+		return nil, yamlSyntaxError(file, err)
+	}
+	inst, err := toJSONValue(generic)
+	if err != nil {
+		return nil, &SpecError{File: file, Message: err.Error()}
+	}
+	loc := locator{file: file, root: f.Docs[0].Body}
+	if err := compiledSchema.Validate(inst); err != nil {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			return nil, loc.schemaErrors(ve)
+		}
+		return nil, &SpecError{File: file, Message: err.Error()}
+	}
+	var spec VendorSpec
+	if err := yaml.UnmarshalWithOptions(data, &spec, yaml.Strict()); err != nil {
+		return nil, yamlSyntaxError(file, err)
+	}
+	if errs := spec.check(); len(errs) > 0 {
+		out := make(SpecErrors, 0, len(errs))
+		for _, e := range errs {
+			line, col := loc.position(e.path)
+			out = append(out, &SpecError{File: file, Line: line, Column: col, Field: dotted(e.path), Message: e.msg})
+		}
+		return nil, out
+	}
+	return &spec, nil
+}
+
+func yamlSyntaxError(file string, err error) error {
+	var se yaml.Error
+	if errors.As(err, &se) {
+		if tk := se.GetToken(); tk != nil && tk.Position != nil {
+			return &SpecError{File: file, Line: tk.Position.Line, Column: tk.Position.Column, Message: "YAML: " + se.GetMessage()}
+		}
+		return &SpecError{File: file, Message: "YAML: " + se.GetMessage()}
+	}
+	return &SpecError{File: file, Message: "YAML: " + err.Error()}
+}
+
+// toJSONValue round-trips through JSON so the schema sees JSON's types, not YAML's.
+func toJSONValue(v any) (any, error) {
+	b, err := json.Marshal(normalizeYAML(v))
+	if err != nil {
+		return nil, fmt.Errorf("spec is not representable as JSON: %v", err)
+	}
+	return jsonschema.UnmarshalJSON(bytes.NewReader(b))
+}
+
+func normalizeYAML(v any) any {
+	switch x := v.(type) {
+	case yaml.MapSlice:
+		m := make(map[string]any, len(x))
+		for _, it := range x {
+			m[fmt.Sprint(it.Key)] = normalizeYAML(it.Value)
+		}
+		return m
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, el := range x {
+			m[k] = normalizeYAML(el)
+		}
+		return m
+	case []any:
+		out := make([]any, len(x))
+		for i, el := range x {
+			out[i] = normalizeYAML(el)
+		}
+		return out
+	}
+	return v
+}
+
+type locator struct {
+	file string
+	root ast.Node
+}
+
+var englishPrinter = message.NewPrinter(language.English)
+
+func (l locator) schemaErrors(ve *jsonschema.ValidationError) error {
+	var leaves []*jsonschema.ValidationError
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			leaves = append(leaves, e)
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	// The deepest location is the most precise; oneOf branches repeat, so dedupe.
+	sort.SliceStable(leaves, func(i, j int) bool { return len(leaves[i].InstanceLocation) > len(leaves[j].InstanceLocation) })
+	seen := map[string]bool{}
+	var out SpecErrors
+	for _, e := range leaves {
+		msg := e.ErrorKind.LocalizedString(englishPrinter)
+		key := strings.Join(e.InstanceLocation, "/") + msg
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		line, col := l.position(e.InstanceLocation)
+		out = append(out, &SpecError{File: l.file, Line: line, Column: col, Field: dotted(e.InstanceLocation), Message: msg})
+		if len(out) == 5 {
+			break
+		}
+	}
+	return out
+}
+
+// position finds the line and column of a field path in the YAML tree.
+func (l locator) position(path []string) (int, int) {
+	node := l.root
+	best := node
+	for _, seg := range path {
+		next := child(node, seg)
+		if next == nil {
+			break
+		}
+		node, best = next, next
+	}
+	if best == nil || best.GetToken() == nil || best.GetToken().Position == nil {
+		return 0, 0
+	}
+	p := best.GetToken().Position
+	return p.Line, p.Column
+}
+
+func child(n ast.Node, seg string) ast.Node {
+	switch x := n.(type) {
+	case *ast.DocumentNode:
+		return child(x.Body, seg)
+	case *ast.MappingNode:
+		for _, mv := range x.Values {
+			if c := child(mv, seg); c != nil {
+				return c
+			}
+		}
+	case *ast.MappingValueNode:
+		if x.Key != nil && strings.Trim(x.Key.String(), `"'`) == seg {
+			if x.Value != nil && x.Value.GetToken() != nil {
+				return x.Value
+			}
+			return x.Key
+		}
+	case *ast.SequenceNode:
+		i, err := strconv.Atoi(seg)
+		if err == nil && i >= 0 && i < len(x.Values) {
+			return x.Values[i]
+		}
+	case *ast.TagNode:
+		return child(x.Value, seg)
+	case *ast.AnchorNode:
+		return child(x.Value, seg)
+	}
+	return nil
+}
+
+func dotted(path []string) string {
+	var b strings.Builder
+	for _, seg := range path {
+		if _, err := strconv.Atoi(seg); err == nil {
+			fmt.Fprintf(&b, "[%s]", seg)
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
+	}
+	return b.String()
+}
+
+type checkError struct {
+	path []string
+	msg  string
+}
+
+// reserved names are built-in template variables a parameter may not redefine.
+var reserved = map[string]bool{"account_id": true, "partition": true, "each": true}
+
+// check finds what the schema cannot: duplicate names, references to things that do not
+// exist, and template variables nobody defines.
+func (s *VendorSpec) check() []checkError {
+	var errs []checkError
+	add := func(msg string, path ...any) {
+		p := make([]string, len(path))
+		for i, el := range path {
+			p[i] = fmt.Sprint(el)
+		}
+		errs = append(errs, checkError{path: p, msg: msg})
+	}
+	known := map[string]bool{"account_id": true, "partition": true, "region": true}
+	for i, p := range s.Parameters {
+		if reserved[p.Name] {
+			add(fmt.Sprintf("%q is a built-in template variable; rename the parameter", p.Name), "parameters", i, "name")
+		}
+		if known[p.Name] && p.Name != "region" {
+			add(fmt.Sprintf("parameter %q is declared twice", p.Name), "parameters", i, "name")
+		}
+		known[p.Name] = true
+		if p.Default != nil {
+			v, err := coerce(p, p.Default)
+			if err != nil {
+				add("default: "+err.Error(), "parameters", i, "default")
+			} else if err := checkParam(p, v); err != nil {
+				add("default: "+err.Error(), "parameters", i, "default")
+			}
+		}
+		if p.Required && p.Default != nil {
+			add("a required parameter cannot have a default", "parameters", i, "required")
+		}
+	}
+	checkRefs := func(v any, path ...any) {
+		reported := map[string]bool{}
+		for _, name := range allRefs(v) {
+			if !known[name] && !reported[name] {
+				reported[name] = true
+				add(fmt.Sprintf("unknown variable ${%s}; declare it as a parameter or local", name), path...)
+			}
+		}
+	}
+	checkWhen := func(c Conditions, path ...any) {
+		for _, w := range c {
+			if !known[strings.TrimPrefix(w, "!")] {
+				add(fmt.Sprintf("when: unknown parameter or local %q", w), path...)
+			}
+		}
+	}
+	for i, l := range s.Locals {
+		if known[l.Name] {
+			add(fmt.Sprintf("local %q is already a parameter or local", l.Name), "locals", i, "name")
+		}
+		switch {
+		case l.ForEach != "":
+			if !known[l.ForEach] {
+				add(fmt.Sprintf("forEach: unknown list %q", l.ForEach), "locals", i, "forEach")
+			}
+			known["each"] = true
+			checkRefs(l.Format, "locals", i, "format")
+			delete(known, "each")
+		default:
+			checkRefs([]any{l.Value, l.Concat, l.FirstNonEmpty, l.KMSKeyARN}, "locals", i)
+		}
+		known[l.Name] = true
+	}
+	checkRefs(s.Tags, "tags")
+	if s.TagsParam != "" {
+		if p, ok := s.Param(s.TagsParam); !ok || p.Type != TypeMap {
+			add(fmt.Sprintf("%q must name a map parameter", s.TagsParam), "tagsParam")
+		}
+	}
+	if s.Handoff.ExternalIDParam != "" {
+		if p, ok := s.Param(s.Handoff.ExternalIDParam); !ok || p.Type != TypeString {
+			add(fmt.Sprintf("%q must name a string parameter", s.Handoff.ExternalIDParam), "handoff", "externalIdParam")
+		}
+	}
+	policyIDs := map[string]int{}
+	for i, p := range s.Policies {
+		if j, dup := policyIDs[p.key()]; dup {
+			add(fmt.Sprintf("policy %q is declared twice (also policies[%d]); give each an unique id", p.key(), j), "policies", i, "name")
+		}
+		policyIDs[p.key()] = i
+		checkRefs(p.Name, "policies", i, "name")
+		checkRefs(p.Path, "policies", i, "path")
+		checkRefs(p.Description, "policies", i, "description")
+		checkRefs(p.Document, "policies", i, "document")
+		checkWhen(p.When, "policies", i, "when")
+	}
+	roleIDs := map[string]int{}
+	for i, r := range s.Roles {
+		if j, dup := roleIDs[r.key()]; dup {
+			add(fmt.Sprintf("role %q is declared twice (also roles[%d]); give each an unique id", r.key(), j), "roles", i, "name")
+		}
+		roleIDs[r.key()] = i
+		if !strings.Contains(r.Name, "${") && len(r.Name) > maxRoleName {
+			add(fmt.Sprintf("role name %q is %d characters; IAM allows at most %d", r.Name, len(r.Name), maxRoleName), "roles", i, "name")
+		}
+		checkRefs(r.Name, "roles", i, "name")
+		checkRefs(r.Path, "roles", i, "path")
+		checkRefs(r.Description, "roles", i, "description")
+		checkWhen(r.When, "roles", i, "when")
+		for j, t := range r.Trust {
+			checkWhen(t.When, "roles", i, "trust", j, "when")
+			for k, p := range t.Principals {
+				checkRefs(p.Identifiers, "roles", i, "trust", j, "principals", k, "identifiers")
+			}
+			for k, c := range t.Conditions {
+				checkRefs([]any{c.Test, c.Variable, c.Values}, "roles", i, "trust", j, "conditions", k)
+				checkWhen(c.When, "roles", i, "trust", j, "conditions", k, "when")
+			}
+		}
+		for j, a := range r.Policies {
+			checkWhen(a.When, "roles", i, "policies", j, "when")
+			if _, ok := policyIDs[a.Policy]; !ok && !strings.HasPrefix(a.Policy, "arn:") {
+				add(fmt.Sprintf("%q is neither a policy id of this spec nor an ARN", a.Policy), "roles", i, "policies", j, "policy")
+			}
+		}
+		if b := r.PermissionsBoundary; b != "" {
+			if _, ok := policyIDs[b]; !ok && !strings.HasPrefix(b, "arn:") {
+				add(fmt.Sprintf("%q is neither a policy id of this spec nor an ARN", b), "roles", i, "permissionsBoundary")
+			}
+		}
+		for j, ip := range r.InlinePolicies {
+			checkRefs(ip.Document, "roles", i, "inlinePolicies", j, "document")
+		}
+	}
+	return errs
+}
+
+// allRefs lists the template variables used anywhere in an expression tree.
+func allRefs(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case string:
+		out = append(out, refs(x)...)
+	case []any:
+		for _, el := range x {
+			out = append(out, allRefs(el)...)
+		}
+	case map[string]any:
+		for k, el := range x {
+			out = append(out, refs(k)...)
+			out = append(out, allRefs(el)...)
+		}
+	case map[string]string:
+		for k, el := range x {
+			out = append(out, refs(k)...)
+			out = append(out, refs(el)...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,297 @@
+package vendors
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+var (
+	// externalIDPattern is STS's charset for sts:ExternalId; its length is 2 to 1224.
+	externalIDPattern = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
+	accountIDPattern  = regexp.MustCompile(`^\d{12}$`)
+	arnPattern        = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:.+$`)
+)
+
+// ValidateExternalID checks an external ID against STS's rules.
+func ValidateExternalID(id string) error {
+	if len(id) < 2 || len(id) > 1224 {
+		return fmt.Errorf("an external ID must be 2 to 1224 characters long, got %d", len(id))
+	}
+	if !externalIDPattern.MatchString(id) {
+		return fmt.Errorf("an external ID may contain only letters, digits and +=,.@:/-_")
+	}
+	return nil
+}
+
+// ParamError is a bad parameter value: it names the parameter and says how to fix it.
+type ParamError struct {
+	Vendor string
+	Param  string
+	Err    error
+}
+
+func (e *ParamError) Error() string {
+	return fmt.Sprintf("vendor %s: parameter %q: %v", e.Vendor, e.Param, e.Err)
+}
+
+func (e *ParamError) Unwrap() error { return e.Err }
+
+// ResolveParams applies defaults, coerces values given as strings (from --param key=value or
+// stack config) to the declared types, and validates every value. Unknown names are errors
+// so that a typo never silently falls back to a default.
+func (s *VendorSpec) ResolveParams(given map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(s.Parameters))
+	names := make([]string, 0, len(given))
+	for k := range given {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if _, ok := s.Param(k); !ok {
+			return nil, &ParamError{Vendor: s.Name, Param: k, Err: fmt.Errorf("unknown parameter; %s takes: %s", s.Name, strings.Join(s.paramNames(), ", "))}
+		}
+	}
+	for _, p := range s.Parameters {
+		raw, set := given[p.Name]
+		if !set || raw == nil {
+			if p.Required {
+				return nil, &ParamError{Vendor: s.Name, Param: p.Name, Err: fmt.Errorf("is required: %s; set it with --param %s=VALUE or config params.%s", describe(p), p.Name, p.Name)}
+			}
+			raw = p.Default
+		}
+		v, err := coerce(p, raw)
+		if err != nil {
+			return nil, &ParamError{Vendor: s.Name, Param: p.Name, Err: err}
+		}
+		if err := checkParam(p, v); err != nil {
+			return nil, &ParamError{Vendor: s.Name, Param: p.Name, Err: err}
+		}
+		out[p.Name] = v
+	}
+	return out, nil
+}
+
+func describe(p Parameter) string {
+	if p.Description != "" {
+		return strings.TrimSuffix(p.Description, ".")
+	}
+	return "a " + string(p.Type)
+}
+
+func (s *VendorSpec) paramNames() []string {
+	out := make([]string, len(s.Parameters))
+	for i, p := range s.Parameters {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// coerce turns a value into the parameter's type: string, bool, float64, []any of strings
+// or map[string]any of strings.
+func coerce(p Parameter, v any) (any, error) {
+	switch p.Type {
+	case TypeString:
+		switch x := v.(type) {
+		case nil:
+			return "", nil
+		case string:
+			return x, nil
+		case bool, int, int64, uint64, float64:
+			return scalarString(x)
+		}
+	case TypeBool:
+		switch x := v.(type) {
+		case nil:
+			return false, nil
+		case bool:
+			return x, nil
+		case string:
+			b, err := strconv.ParseBool(strings.TrimSpace(x))
+			if err != nil {
+				return nil, fmt.Errorf("want true or false, got %q", x)
+			}
+			return b, nil
+		}
+	case TypeNumber:
+		switch x := v.(type) {
+		case nil:
+			return float64(0), nil
+		case int:
+			return float64(x), nil
+		case int64:
+			return float64(x), nil
+		case uint64:
+			return float64(x), nil
+		case float64:
+			return x, nil
+		case string:
+			f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+			if err != nil {
+				return nil, fmt.Errorf("want a number, got %q", x)
+			}
+			return f, nil
+		}
+	case TypeList:
+		return coerceList(v)
+	case TypeMap:
+		return coerceMap(v)
+	default:
+		return nil, fmt.Errorf("unknown type %q", p.Type)
+	}
+	return nil, fmt.Errorf("want a %s, got %T", p.Type, v)
+}
+
+// coerceList accepts a list, a JSON array string, or a comma-separated string.
+func coerceList(v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return []any{}, nil
+	case []string:
+		return asListOfStrings(x), nil
+	case []any:
+		out := make([]any, len(x))
+		for i, el := range x {
+			s, err := scalarString(el)
+			if err != nil {
+				return nil, fmt.Errorf("element %d: %w", i, err)
+			}
+			out[i] = s
+		}
+		return out, nil
+	case string:
+		t := strings.TrimSpace(x)
+		if t == "" {
+			return []any{}, nil
+		}
+		if strings.HasPrefix(t, "[") {
+			var list []any
+			if err := json.Unmarshal([]byte(t), &list); err != nil {
+				return nil, fmt.Errorf("want a JSON array of strings: %v", err)
+			}
+			return coerceList(list)
+		}
+		parts := strings.Split(t, ",")
+		out := make([]any, len(parts))
+		for i, s := range parts {
+			out[i] = strings.TrimSpace(s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("want a list of strings, got %T", v)
+}
+
+// coerceMap accepts a map, a JSON object string, or "k=v,k2=v2".
+func coerceMap(v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return map[string]any{}, nil
+	case map[string]string:
+		out := make(map[string]any, len(x))
+		for k, s := range x {
+			out[k] = s
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, el := range x {
+			s, err := scalarString(el)
+			if err != nil {
+				return nil, fmt.Errorf("key %q: %w", k, err)
+			}
+			out[k] = s
+		}
+		return out, nil
+	case string:
+		t := strings.TrimSpace(x)
+		if t == "" {
+			return map[string]any{}, nil
+		}
+		if strings.HasPrefix(t, "{") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(t), &m); err != nil {
+				return nil, fmt.Errorf("want a JSON object of strings: %v", err)
+			}
+			return coerceMap(m)
+		}
+		out := map[string]any{}
+		for _, kv := range strings.Split(t, ",") {
+			k, val, ok := strings.Cut(kv, "=")
+			if !ok || strings.TrimSpace(k) == "" {
+				return nil, fmt.Errorf("want key=value pairs separated by commas, got %q", kv)
+			}
+			out[strings.TrimSpace(k)] = strings.TrimSpace(val)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("want a map of strings, got %T", v)
+}
+
+func asListOfStrings(x []string) []any {
+	out := make([]any, len(x))
+	for i, s := range x {
+		out[i] = s
+	}
+	return out
+}
+
+func checkParam(p Parameter, v any) error {
+	var values []string
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			// Empty means "not set" for optional strings (an empty external ID means no
+			// condition at all), so only non-empty values are checked.
+			return nil
+		}
+		values = []string{x}
+	case []any:
+		for _, el := range x {
+			values = append(values, el.(string))
+		}
+	default:
+		return nil
+	}
+	var re *regexp.Regexp
+	if p.Pattern != "" {
+		var err error
+		if re, err = regexp.Compile(p.Pattern); err != nil {
+			return fmt.Errorf("spec pattern %q does not compile: %v", p.Pattern, err)
+		}
+	}
+	for _, s := range values {
+		switch p.Format {
+		case "externalId":
+			if err := ValidateExternalID(s); err != nil {
+				return fmt.Errorf("%q: %w", s, err)
+			}
+		case "awsAccountId":
+			if !accountIDPattern.MatchString(s) {
+				return fmt.Errorf("%q: an AWS account ID is exactly 12 digits", s)
+			}
+		case "arn":
+			if !arnPattern.MatchString(s) {
+				return fmt.Errorf("%q is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)", s)
+			}
+		}
+		if re != nil && !re.MatchString(s) {
+			return fmt.Errorf("%q does not match %s", s, p.Pattern)
+		}
+		if len(p.Enum) > 0 && !contains(p.Enum, s) {
+			return fmt.Errorf("%q is not one of %s", s, strings.Join(p.Enum, ", "))
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, el := range list {
+		if el == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,80 @@
+package vendors
+
+import (
+	"embed"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+)
+
+//go:embed presets/*.yaml
+var presetFS embed.FS
+
+var (
+	presetsOnce sync.Once
+	presets     map[string]*VendorSpec
+	presetsErr  error
+)
+
+func loadPresets() {
+	presets = map[string]*VendorSpec{}
+	entries, err := presetFS.ReadDir("presets")
+	if err != nil {
+		presetsErr = err
+		return
+	}
+	for _, e := range entries {
+		name := path.Join("presets", e.Name())
+		data, err := presetFS.ReadFile(name)
+		if err != nil {
+			presetsErr = err
+			return
+		}
+		spec, err := Load(name, data)
+		if err != nil {
+			presetsErr = fmt.Errorf("embedded preset: %w", err)
+			return
+		}
+		presets[spec.Name] = spec
+	}
+}
+
+// PresetNames lists the embedded vendor presets.
+func PresetNames() []string {
+	presetsOnce.Do(loadPresets)
+	out := make([]string, 0, len(presets))
+	for n := range presets {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Preset returns an embedded vendor preset by name. Each call returns the same spec, which
+// callers must treat as read-only.
+func Preset(name string) (*VendorSpec, error) {
+	presetsOnce.Do(loadPresets)
+	if presetsErr != nil {
+		return nil, presetsErr
+	}
+	if s, ok := presets[strings.ToLower(name)]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("unknown vendor %q: the embedded presets are %s; or pass a spec file with --spec", name, strings.Join(PresetNames(), ", "))
+}
+
+// Select returns the preset named vendor, or the spec in specFile; exactly one must be set.
+func Select(vendor, specFile string) (*VendorSpec, error) {
+	switch {
+	case vendor != "" && specFile != "":
+		return nil, fmt.Errorf("vendor %q and spec file %q are both set: choose one", vendor, specFile)
+	case vendor != "":
+		return Preset(vendor)
+	case specFile != "":
+		return LoadFile(specFile)
+	default:
+		return nil, fmt.Errorf("no vendor: set a preset (%s) or a spec file", strings.Join(PresetNames(), ", "))
+	}
+}
