@@ -1,0 +1,74 @@
+// Command rollout grants a BYOC vendor its access across the accounts of an AWS Organization:
+// it renders, plans, deploys, verifies and removes one Pulumi stack per member account.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	// The first Ctrl-C cancels the context: scheduling stops, running operations are
+	// cancelled cleanly and the summary is still written. A second one exits at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	err := newRootCmd().ExecuteContext(ctx)
+	os.Exit(exitCode(err))
+}
+
+// Exit codes: 0 all succeeded, 1 some account failed (or drift found), 2 bad usage or input.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	exitUnknown = 1
+)
+
+// usageError marks errors in what the user typed or configured: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef returns a usage error; use it for every input that fails validation.
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// asUsage wraps an input-validation error so it exits 2.
+func asUsage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return usageError{err}
+}
+
+// failedError means the command ran but some accounts failed or drifted: exit code 1. Its
+// details were already printed, so main prints only the one line.
+type failedError struct{ msg string }
+
+func (e failedError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	var fe failedError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintln(os.Stderr, "error:", err)
+		return exitUsage
+	case errors.As(err, &fe):
+		fmt.Fprintln(os.Stderr, err)
+		return exitFailed
+	default:
+		fmt.Fprintln(os.Stderr, "error:", err)
+		return exitUnknown
+	}
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/byoc-access/byoc-access/render"
+)
+
+type renderInput struct {
+	vendor    vendorFlags
+	AccountID string
+	Region    string
+	Partition string
+}
+
+func newRenderCmd() *cobra.Command {
+	in := &renderInput{}
+	c := &cobra.Command{
+		Use:   "render --vendor NAME|--spec FILE --account-id ID [--region R] [--param key=value ...]",
+		Short: "Print the IAM state the vendor's access would create in an account, as JSON",
+		Long: `render runs the real VendorAccess component under Pulumi mocks and prints the roles and
+policies it would create in the account: trust policies, boundaries, attachments, documents and
+tags. Security teams review this before access is granted; verify compares it with live accounts.
+Default KMS keys that the component looks up at deploy time print as key/LOOKUP(alias).`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runRender(c, in) },
+	}
+	in.vendor.register(c)
+	c.Flags().StringVar(&in.AccountID, "account-id", "", "target AWS account ID (12 digits)")
+	c.Flags().StringVar(&in.Region, "region", "us-east-1", "AWS region of the deployment")
+	c.Flags().StringVar(&in.Partition, "partition", "aws", "AWS partition (aws, aws-us-gov, aws-cn)")
+	return c
+}
+
+func runRender(c *cobra.Command, in *renderInput) error {
+	if in.AccountID == "" {
+		return usagef("--account-id is required: the 12-digit ID of the account to render for")
+	}
+	spec, params, err := in.vendor.load()
+	if err != nil {
+		return err
+	}
+	tags, err := in.vendor.tags()
+	if err != nil {
+		return err
+	}
+	state, err := render.Render(spec, render.Options{
+		AccountID: in.AccountID,
+		Partition: in.Partition,
+		Region:    in.Region,
+		Params:    params,
+		Tags:      tags,
+	})
+	if err != nil {
+		return asUsage(err)
+	}
+	out, err := json.MarshalIndent(state, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(c.OutOrStdout(), string(out))
+	return err
+}

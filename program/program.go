@@ -1,0 +1,154 @@
+// Package program is the Pulumi program that grants one vendor its access to one account from
+// stack configuration. `pulumi up` runs it through main.go, and the rollout runs the very same
+// function inline through the Automation API, so there is one code path.
+package program
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/byoc-access/byoc-access/components"
+	"github.com/byoc-access/byoc-access/vendors"
+)
+
+// Project is the Pulumi project name; stack config keys live in its namespace.
+const Project = "byoc-access"
+
+// Config keys read by the program, in the project's namespace.
+const (
+	KeyVendor    = "vendor"
+	KeySpecFile  = "specFile"
+	KeyParams    = "params"
+	KeyAccountID = "accountId"
+	KeyTags      = "tags"
+)
+
+// Config is one stack's configuration: which vendor, with which parameters, in which account.
+type Config struct {
+	// Vendor is an embedded preset name; SpecFile a vendor spec file. Exactly one is set.
+	Vendor   string
+	SpecFile string
+	// Params are the vendor's parameters.
+	Params map[string]any
+	// AccountID pins the target account; empty means the provider's account.
+	AccountID string
+	// Tags are applied to every role and policy.
+	Tags map[string]string
+	// Region is the provider's region (aws:region).
+	Region string
+}
+
+// ReadConfig reads and checks the stack configuration.
+func ReadConfig(ctx *pulumi.Context) (Config, error) {
+	cfg := config.New(ctx, Project)
+	c := Config{
+		Vendor:    cfg.Get(KeyVendor),
+		SpecFile:  cfg.Get(KeySpecFile),
+		AccountID: cfg.Get(KeyAccountID),
+		Region:    config.New(ctx, "aws").Get("region"),
+	}
+	if err := cfg.TryObject(KeyParams, &c.Params); err != nil && !isMissing(err) {
+		return c, fmt.Errorf("config %s:%s: want an object of vendor parameters: %w", Project, KeyParams, err)
+	}
+	if err := cfg.TryObject(KeyTags, &c.Tags); err != nil && !isMissing(err) {
+		return c, fmt.Errorf("config %s:%s: want an object of tag names to values: %w", Project, KeyTags, err)
+	}
+	if c.Vendor == "" && c.SpecFile == "" {
+		return c, fmt.Errorf("config %s:%s is not set: run `pulumi config set %s <%s>` or set %s:%s to a spec file",
+			Project, KeyVendor, KeyVendor, strings.Join(vendors.PresetNames(), "|"), Project, KeySpecFile)
+	}
+	return c, nil
+}
+
+func isMissing(err error) bool {
+	return err == config.ErrMissingVar || strings.Contains(err.Error(), "missing required configuration")
+}
+
+// Run is the program: read config, create the VendorAccess, export its outputs.
+func Run(ctx *pulumi.Context) error {
+	c, err := ReadConfig(ctx)
+	if err != nil {
+		return err
+	}
+	return Deploy(ctx, c)
+}
+
+// Deploy creates the VendorAccess for an already-read Config and exports its outputs.
+func Deploy(ctx *pulumi.Context, c Config) error {
+	spec, err := vendors.Select(c.Vendor, c.SpecFile)
+	if err != nil {
+		return fmt.Errorf("config %s:%s/%s: %w", Project, KeyVendor, KeySpecFile, err)
+	}
+	va, err := components.NewVendorAccess(ctx, spec.Name, &components.VendorAccessArgs{
+		Spec:      spec,
+		Params:    c.Params,
+		AccountID: c.AccountID,
+		Region:    c.Region,
+		Tags:      c.Tags,
+	})
+	if err != nil {
+		return err
+	}
+	ctx.Export("vendor", pulumi.String(spec.Vendor))
+	ctx.Export("accountId", va.AccountID)
+	ctx.Export("roleArns", va.RoleArns)
+	ctx.Export("policyArns", va.PolicyArns)
+	ctx.Export("boundaryArn", va.BoundaryArn)
+	ctx.Export("externalId", va.ExternalID)
+	ctx.Export("handoff", va.Handoff)
+	return nil
+}
+
+// StackConfig is the flat key/value form of a Config for the Automation API, with keys in the
+// project's namespace ("byoc-access:vendor"); objects are JSON text, which the program reads
+// back with TryObject.
+func (c Config) StackConfig() (map[string]string, error) {
+	out := map[string]string{}
+	if c.Vendor != "" {
+		out[Project+":"+KeyVendor] = c.Vendor
+	}
+	if c.SpecFile != "" {
+		out[Project+":"+KeySpecFile] = c.SpecFile
+	}
+	if c.AccountID != "" {
+		out[Project+":"+KeyAccountID] = c.AccountID
+	}
+	if len(c.Params) > 0 {
+		b, err := jsonText(c.Params)
+		if err != nil {
+			return nil, fmt.Errorf("params: %w", err)
+		}
+		out[Project+":"+KeyParams] = b
+	}
+	if len(c.Tags) > 0 {
+		b, err := jsonText(c.Tags)
+		if err != nil {
+			return nil, fmt.Errorf("tags: %w", err)
+		}
+		out[Project+":"+KeyTags] = b
+	}
+	if c.Region != "" {
+		out["aws:region"] = c.Region
+	}
+	return out, nil
+}
+
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// SortedKeys returns a map's keys in order, for stable output.
+func SortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
