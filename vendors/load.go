@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -179,7 +180,11 @@ type locator struct {
 	root ast.Node
 }
 
-var englishPrinter = message.NewPrinter(language.English)
+var (
+	englishPrinter = message.NewPrinter(language.English)
+	// digitGroups undoes the printer's thousands separators, so limits read as IAM writes them.
+	digitGroups = regexp.MustCompile(`(\d),(\d{3})`)
+)
 
 func (l locator) schemaErrors(ve *jsonschema.ValidationError) error {
 	var leaves []*jsonschema.ValidationError
@@ -199,7 +204,7 @@ func (l locator) schemaErrors(ve *jsonschema.ValidationError) error {
 	seen := map[string]bool{}
 	var out SpecErrors
 	for _, e := range leaves {
-		msg := e.ErrorKind.LocalizedString(englishPrinter)
+		msg := digitGroups.ReplaceAllString(e.ErrorKind.LocalizedString(englishPrinter), "$1$2")
 		key := strings.Join(e.InstanceLocation, "/") + msg
 		if seen[key] {
 			continue

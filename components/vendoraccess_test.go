@@ -1,0 +1,355 @@
+package components_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+	"github.com/stretchr/testify/require"
+
+	"github.com/byoc-access/byoc-access/components"
+	"github.com/byoc-access/byoc-access/render"
+	"github.com/byoc-access/byoc-access/vendors"
+)
+
+const (
+	acct          = "123456789012"
+	policyType    = "aws:iam/policy:Policy"
+	roleType      = "aws:iam/role:Role"
+	attachType    = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+	readOnlyARN   = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+	snCloudMgr    = "arn:aws:iam::311022431024:role/cloud-manager"
+	snSupport     = "arn:aws:iam::311022431024:role/cloud-support-general"
+	snGoogleAud   = "108050666045451143798"
+	streamkapRole = "arn:aws:iam::300973880807:role/installer-delegation"
+)
+
+// deployment is what one run of the component registered and output.
+type deployment struct {
+	mocks   *render.Mocks
+	outputs map[string]any
+}
+
+func (d deployment) byName(typ, name string) map[string]any {
+	for _, r := range d.mocks.ByType(typ) {
+		if r.Inputs["name"] == name {
+			return r.Inputs
+		}
+	}
+	return nil
+}
+
+func (d deployment) names(typ string) []string {
+	var out []string
+	for _, r := range d.mocks.ByType(typ) {
+		out = append(out, r.Inputs["name"].(string))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// attachments returns role name -> attached policy ARNs.
+func (d deployment) attachments() map[string][]string {
+	out := map[string][]string{}
+	for _, r := range d.mocks.ByType(attachType) {
+		role := r.Inputs["role"].(string)
+		out[role] = append(out[role], r.Inputs["policyArn"].(string))
+	}
+	for k := range out {
+		sort.Strings(out[k])
+	}
+	return out
+}
+
+func trust(t *testing.T, role map[string]any) []map[string]any {
+	t.Helper()
+	var doc struct {
+		Version   string
+		Statement []map[string]any
+	}
+	require.NoError(t, json.Unmarshal([]byte(role["assumeRolePolicy"].(string)), &doc))
+	require.Equal(t, "2012-10-17", doc.Version)
+	return doc.Statement
+}
+
+func deploy(t *testing.T, vendor string, args components.VendorAccessArgs) (deployment, error) {
+	t.Helper()
+	spec, err := vendors.Preset(vendor)
+	require.NoError(t, err)
+	args.Spec = spec
+	m := render.NewMocks(acct, "aws", "us-east-1")
+	m.KMSKeyARN = func(id string) string { return "arn:aws:kms:us-east-1:" + acct + ":key/" + strings.TrimPrefix(id, "alias/aws/") }
+	d := deployment{mocks: m, outputs: map[string]any{}}
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+		va, err := components.NewVendorAccess(ctx, vendor, &args)
+		if err != nil {
+			return err
+		}
+		for name, o := range map[string]pulumi.Output{
+			"accountId": va.AccountID, "roleArns": va.RoleArns, "policyArns": va.PolicyArns,
+			"boundaryArn": va.BoundaryArn, "externalId": va.ExternalID, "handoff": va.Handoff,
+		} {
+			r, err := internals.UnsafeAwaitOutput(context.Background(), o)
+			if err != nil {
+				return err
+			}
+			if !r.Known {
+				return errors.New("output " + name + " is unknown")
+			}
+			d.outputs[name] = r.Value
+		}
+		return nil
+	}, pulumi.WithMocks("byoc-access", "test", m))
+	return d, err
+}
+
+func TestStreamkapPreset(t *testing.T) {
+	d, err := deploy(t, "streamkap", components.VendorAccessArgs{})
+	require.NoError(t, err)
+
+	require.Equal(t, []string{"StreamkapDeprovisionAccess", "StreamkapProvisionAccess"}, d.names(policyType))
+	require.Equal(t, []string{"StreamkapInstallAccess"}, d.names(roleType))
+	for _, n := range d.names(policyType) {
+		p := d.byName(policyType, n)
+		require.Equal(t, "/", p["path"])
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal([]byte(p["policy"].(string)), &doc))
+		st := doc["Statement"].([]any)[0].(map[string]any)
+		require.Equal(t, "", st["Sid"])
+		require.Equal(t, "Allow", st["Effect"])
+		require.Equal(t, "*", st["Resource"])
+	}
+	role := d.byName(roleType, "StreamkapInstallAccess")
+	require.Equal(t, "/", role["path"])
+	require.EqualValues(t, 3600, role["maxSessionDuration"])
+	require.Nil(t, role["permissionsBoundary"], "Streamkap publishes no boundary")
+	require.Equal(t, []map[string]any{{
+		"Sid": "", "Effect": "Allow", "Action": "sts:AssumeRole",
+		"Principal": map[string]any{"AWS": streamkapRole},
+	}}, trust(t, role), "no external ID condition by default, as Streamkap publishes it")
+	require.Equal(t, map[string][]string{"StreamkapInstallAccess": {
+		"arn:aws:iam::" + acct + ":policy/StreamkapDeprovisionAccess",
+		"arn:aws:iam::" + acct + ":policy/StreamkapProvisionAccess",
+	}}, d.attachments())
+	require.Empty(t, d.mocks.ByType("aws:iam/rolePolicy:RolePolicy"))
+
+	require.Equal(t, acct, d.outputs["accountId"])
+	require.Equal(t, map[string]string{"StreamkapInstallAccess": "arn:aws:iam::" + acct + ":role/StreamkapInstallAccess"}, d.outputs["roleArns"])
+	require.Equal(t, "", d.outputs["boundaryArn"])
+	require.Equal(t, "", d.outputs["externalId"])
+	require.Len(t, d.outputs["policyArns"], 2)
+	handoff := d.outputs["handoff"].(map[string]any)
+	require.Equal(t, acct, handoff["accountId"])
+	require.Equal(t, "Streamkap", handoff["vendor"])
+	require.Equal(t, map[string]string{"StreamkapInstallAccess": "arn:aws:iam::" + acct + ":role/StreamkapInstallAccess"}, handoff["roleArns"])
+}
+
+func TestStreamkapExternalIDAndTags(t *testing.T) {
+	d, err := deploy(t, "streamkap", components.VendorAccessArgs{
+		Params: map[string]any{"external_id": "sk-tenant-7", "role_name": "VendorStreamkap", "tags": map[string]any{"team": "data"}},
+		Tags:   map[string]string{"ManagedBy": "byoc-access"},
+	})
+	require.NoError(t, err)
+	role := d.byName(roleType, "VendorStreamkap")
+	require.NotNil(t, role)
+	st := trust(t, role)
+	require.Len(t, st, 1)
+	require.Equal(t, map[string]any{"StringEquals": map[string]any{"sts:ExternalId": "sk-tenant-7"}}, st[0]["Condition"])
+	want := map[string]any{"team": "data", "ManagedBy": "byoc-access"}
+	require.Equal(t, want, role["tags"])
+	for _, n := range d.names(policyType) {
+		require.Equal(t, want, d.byName(policyType, n)["tags"])
+	}
+	require.Equal(t, "sk-tenant-7", d.outputs["externalId"])
+	require.Equal(t, "sk-tenant-7", d.outputs["handoff"].(map[string]any)["externalId"])
+}
+
+func TestStreamNativePresetDefaults(t *testing.T) {
+	d, err := deploy(t, "streamnative", components.VendorAccessArgs{Params: map[string]any{"external_id": "o-abcde"}})
+	require.NoError(t, err)
+
+	require.Equal(t, []string{
+		"StreamNativeCloudLBPolicy", "StreamNativeCloudManagementPolicy", "StreamNativeCloudPermissionBoundary",
+		"StreamNativeCloudProvision1Policy", "StreamNativeCloudProvision2Policy", "StreamNativeCloudProvisionPreservePolicy",
+		"StreamNativeCloudRuntimePolicy",
+	}, d.names(policyType))
+	require.Equal(t, []string{"StreamNativeCloudBootstrapRole", "StreamNativeCloudManagementRole"}, d.names(roleType))
+
+	snTags := map[string]any{"Vendor": "StreamNative", "SNVersion": "3.25.0"}
+	for _, n := range d.names(policyType) {
+		p := d.byName(policyType, n)
+		require.Equal(t, "/StreamNative/", p["path"], n)
+		require.Equal(t, snTags, p["tags"], n)
+		require.NotEmpty(t, p["description"], n)
+	}
+	boundary := "arn:aws:iam::" + acct + ":policy/StreamNative/StreamNativeCloudPermissionBoundary"
+	for _, n := range d.names(roleType) {
+		r := d.byName(roleType, n)
+		require.Equal(t, "/StreamNative/", r["path"], n)
+		require.EqualValues(t, 43200, r["maxSessionDuration"], n)
+		require.Equal(t, boundary, r["permissionsBoundary"], n)
+		require.Equal(t, snTags, r["tags"], n)
+	}
+
+	ext := map[string]any{"StringEquals": map[string]any{"sts:ExternalId": "o-abcde"}}
+	vendorAccess := map[string]any{"Sid": "AllowStreamNativeVendorAccess", "Effect": "Allow", "Action": "sts:AssumeRole",
+		"Principal": map[string]any{"AWS": snCloudMgr}, "Condition": ext}
+	engineer := map[string]any{"Sid": "AllowStreamNativeEngineerAccess", "Effect": "Allow", "Action": "sts:AssumeRole",
+		"Principal": map[string]any{"AWS": snSupport}, "Condition": ext}
+	controlPlane := map[string]any{"Sid": "AllowStreamNativeControlPlaneAccess", "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+		"Principal": map[string]any{"Federated": "accounts.google.com"},
+		"Condition": map[string]any{"StringEquals": map[string]any{"accounts.google.com:aud": snGoogleAud}}}
+	require.Equal(t, []map[string]any{vendorAccess, engineer, controlPlane}, trust(t, d.byName(roleType, "StreamNativeCloudBootstrapRole")))
+	require.Equal(t, []map[string]any{vendorAccess, controlPlane}, trust(t, d.byName(roleType, "StreamNativeCloudManagementRole")))
+
+	pol := func(n string) string { return "arn:aws:iam::" + acct + ":policy/StreamNative/" + n }
+	require.Equal(t, map[string][]string{
+		"StreamNativeCloudBootstrapRole": {pol("StreamNativeCloudProvision1Policy"), pol("StreamNativeCloudProvision2Policy"), pol("StreamNativeCloudProvisionPreservePolicy"), readOnlyARN},
+		"StreamNativeCloudManagementRole": {pol("StreamNativeCloudManagementPolicy"), readOnlyARN},
+	}, d.attachments(), "runtime and LB policies are created, not attached")
+
+	require.Equal(t, boundary, d.outputs["boundaryArn"])
+	require.Equal(t, "o-abcde", d.outputs["externalId"])
+	require.Equal(t, map[string]string{
+		"StreamNativeCloudBootstrapRole":  "arn:aws:iam::" + acct + ":role/StreamNative/StreamNativeCloudBootstrapRole",
+		"StreamNativeCloudManagementRole": "arn:aws:iam::" + acct + ":role/StreamNative/StreamNativeCloudManagementRole",
+	}, d.outputs["roleArns"])
+	require.Len(t, d.outputs["policyArns"], 7)
+
+	// The KMS defaults are looked up through the provider, with the component as parent.
+	var kmsLookups []string
+	for _, c := range d.mocks.Calls() {
+		if c.Token == "aws:kms/getKey:getKey" {
+			kmsLookups = append(kmsLookups, c.Args["keyId"].(string))
+		}
+	}
+	require.ElementsMatch(t, []string{"alias/aws/ebs", "alias/aws/s3"}, kmsLookups)
+}
+
+func TestStreamNativeOptions(t *testing.T) {
+	tests := []struct {
+		name   string
+		params map[string]any
+		check  func(t *testing.T, d deployment)
+	}{
+		{
+			name:   "no bootstrap role",
+			params: map[string]any{"external_id": "o-abcde", "create_bootstrap_role": false},
+			check: func(t *testing.T, d deployment) {
+				require.Equal(t, []string{"StreamNativeCloudManagementRole"}, d.names(roleType))
+				require.NotContains(t, d.names(policyType), "StreamNativeCloudProvision1Policy")
+				require.NotContains(t, d.names(policyType), "StreamNativeCloudProvisionPreservePolicy")
+				require.Contains(t, d.names(policyType), "StreamNativeCloudPermissionBoundary")
+			},
+		},
+		{
+			name:   "external ID list, source identity, principal check, federation",
+			params: map[string]any{"external_ids": []any{"o-a1", "o-b2"}, "source_identities": []any{"sn-*"}, "streamnative_principal_ids": []any{"AROA*"}, "enforce_vendor_federation": true},
+			check: func(t *testing.T, d deployment) {
+				st := trust(t, d.byName(roleType, "StreamNativeCloudBootstrapRole"))
+				require.Equal(t, map[string]any{
+					"ForAllValues:StringEquals": map[string]any{"sts:ExternalId": []any{"o-a1", "o-b2"}},
+					"ForAnyValue:StringLike":    map[string]any{"sts:SourceIdentity": "sn-*"},
+					"StringLike":                map[string]any{"aws:PrincipalArn": "AROA*", "aws:FederatedProvider": "accounts.google.com"},
+				}, st[0]["Condition"])
+				require.Equal(t, map[string]any{
+					"ForAllValues:StringEquals": map[string]any{"sts:ExternalId": []any{"o-a1", "o-b2"}},
+					"ForAnyValue:StringLike":    map[string]any{"sts:SourceIdentity": "sn-*"},
+				}, st[1]["Condition"], "the engineer statement has only the external ID and source identity")
+			},
+		},
+		{
+			name:   "empty external ID means no condition",
+			params: map[string]any{},
+			check: func(t *testing.T, d deployment) {
+				st := trust(t, d.byName(roleType, "StreamNativeCloudManagementRole"))
+				require.NotContains(t, st[0], "Condition")
+			},
+		},
+		{
+			name:   "suffix and user tags",
+			params: map[string]any{"external_id": "o-abcde", "test_suffix": "-dev", "tags": map[string]any{"team": "streaming"}},
+			check: func(t *testing.T, d deployment) {
+				require.Equal(t, []string{"StreamNativeCloudBootstrapRole-dev", "StreamNativeCloudManagementRole-dev"}, d.names(roleType))
+				require.Equal(t, map[string]any{"Vendor": "StreamNative", "SNVersion": "3.25.0", "team": "streaming"},
+					d.byName(roleType, "StreamNativeCloudManagementRole-dev")["tags"])
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := deploy(t, "streamnative", components.VendorAccessArgs{Params: tt.params})
+			require.NoError(t, err)
+			tt.check(t, d)
+		})
+	}
+}
+
+func TestAccountFromProvider(t *testing.T) {
+	d, err := deploy(t, "streamkap", components.VendorAccessArgs{})
+	require.NoError(t, err)
+	var tokens []string
+	for _, c := range d.mocks.Calls() {
+		tokens = append(tokens, c.Token)
+	}
+	require.Contains(t, tokens, "aws:index/getCallerIdentity:getCallerIdentity")
+
+	d, err = deploy(t, "streamkap", components.VendorAccessArgs{AccountID: "210987654321", Partition: "aws"})
+	require.NoError(t, err)
+	require.Empty(t, d.mocks.Calls(), "an explicit account and partition need no lookups")
+	require.Equal(t, "210987654321", d.outputs["accountId"])
+}
+
+func TestBadInputRegistersNothing(t *testing.T) {
+	tests := []struct {
+		name string
+		args components.VendorAccessArgs
+		want string
+	}{
+		{"missing required external ID format", components.VendorAccessArgs{Params: map[string]any{"external_id": "x"}}, "2 to 1224 characters"},
+		{"external ID charset", components.VendorAccessArgs{Params: map[string]any{"external_id": "has space"}}, "may contain only"},
+		{"role name over 64", components.VendorAccessArgs{Params: map[string]any{"role_name": strings.Repeat("x", 65)}}, "at most 64"},
+		{"unknown parameter", components.VendorAccessArgs{Params: map[string]any{"externalId": "abc"}}, "unknown parameter"},
+		{"bad account", components.VendorAccessArgs{AccountID: "12345"}, "exactly 12 digits"},
+		{"reserved tag", components.VendorAccessArgs{Tags: map[string]string{"aws:owner": "me"}}, "reserved by AWS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := deploy(t, "streamkap", tt.args)
+			require.ErrorContains(t, err, tt.want)
+			require.Empty(t, d.mocks.Resources(), "validation happens before anything is registered")
+		})
+	}
+}
+
+func TestNilSpec(t *testing.T) {
+	m := render.NewMocks(acct, "", "")
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := components.NewVendorAccess(ctx, "x", &components.VendorAccessArgs{})
+		return err
+	}, pulumi.WithMocks("byoc-access", "test", m))
+	require.ErrorContains(t, err, "a vendor spec is required")
+}
+
+func TestAdoptImportsExistingResources(t *testing.T) {
+	d, err := deploy(t, "streamkap", components.VendorAccessArgs{
+		AccountID: acct, Partition: "aws",
+		Adopt: map[string]bool{"role/StreamkapInstallAccess": true, "policy/StreamkapProvisionAccess": true},
+	})
+	require.NoError(t, err)
+	imports := map[string]string{}
+	for _, r := range d.mocks.Resources() {
+		if r.ImportID != "" {
+			imports[r.Inputs["name"].(string)] = r.ImportID
+		}
+	}
+	require.Equal(t, map[string]string{
+		"StreamkapInstallAccess":   "StreamkapInstallAccess",
+		"StreamkapProvisionAccess": "arn:aws:iam::" + acct + ":policy/StreamkapProvisionAccess",
+	}, imports)
+}
