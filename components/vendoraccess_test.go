@@ -83,7 +83,9 @@ func deploy(t *testing.T, vendor string, args components.VendorAccessArgs) (depl
 	require.NoError(t, err)
 	args.Spec = spec
 	m := render.NewMocks(acct, "aws", "us-east-1")
-	m.KMSKeyARN = func(id string) string { return "arn:aws:kms:us-east-1:" + acct + ":key/" + strings.TrimPrefix(id, "alias/aws/") }
+	m.KMSKeyARN = func(id string) string {
+		return "arn:aws:kms:us-east-1:" + acct + ":key/" + strings.TrimPrefix(id, "alias/aws/")
+	}
 	d := deployment{mocks: m, outputs: map[string]any{}}
 	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
 		va, err := components.NewVendorAccess(ctx, vendor, &args)
@@ -209,7 +211,7 @@ func TestStreamNativePresetDefaults(t *testing.T) {
 
 	pol := func(n string) string { return "arn:aws:iam::" + acct + ":policy/StreamNative/" + n }
 	require.Equal(t, map[string][]string{
-		"StreamNativeCloudBootstrapRole": {pol("StreamNativeCloudProvision1Policy"), pol("StreamNativeCloudProvision2Policy"), pol("StreamNativeCloudProvisionPreservePolicy"), readOnlyARN},
+		"StreamNativeCloudBootstrapRole":  {pol("StreamNativeCloudProvision1Policy"), pol("StreamNativeCloudProvision2Policy"), pol("StreamNativeCloudProvisionPreservePolicy"), readOnlyARN},
 		"StreamNativeCloudManagementRole": {pol("StreamNativeCloudManagementPolicy"), readOnlyARN},
 	}, d.attachments(), "runtime and LB policies are created, not attached")
 

@@ -102,10 +102,10 @@ func TestParamCoercion(t *testing.T) {
 	spec, err := vendors.Preset("streamnative")
 	require.NoError(t, err)
 	params, err := spec.ResolveParams(map[string]any{
-		"create_bootstrap_role": "false",
-		"vpc_allowed_ids":       "vpc-1, vpc-2",
+		"create_bootstrap_role":   "false",
+		"vpc_allowed_ids":         "vpc-1, vpc-2",
 		"hosted_zone_allowed_ids": `["Z1"]`,
-		"tags":                  "team=data,env=prod",
+		"tags":                    "team=data,env=prod",
 	})
 	require.NoError(t, err)
 	require.Equal(t, false, params["create_bootstrap_role"])
