@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every check the project has, on a fresh machine: installs what the tests need (the
+# Pulumi CLI, built from source and cached; moto for the AWS API tests), then gofmt, go vet
+# and go test. This is the command README.md gives and .ci/run calls.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "Pulumi CLI"
+PULUMI_CLI=$(scripts/install-pulumi.sh)
+export PULUMI_CLI
+"$PULUMI_CLI" version
+
+step "moto (AWS API emulator)"
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "moto_server not found; installing moto[server] with pip" >&2
+  python3 -m pip install --quiet 'moto[server]>=5.0' || {
+    echo "could not install moto: the AWS API tests will skip and say so" >&2
+  }
+fi
+command -v moto_server >/dev/null 2>&1 && moto_server --version 2>/dev/null | head -n1 || true
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "go test"
+# The Automation API tests start real Pulumi CLI processes; keep the package parallelism
+# low on small machines so they do not time out against each other.
+go test -count=1 -p 2 -timeout 15m ./... "$@"
