@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/byoc-access/byoc-access/cfnimport"
 	"github.com/byoc-access/byoc-access/vendors"
 )
 
@@ -57,6 +59,7 @@ func newVendorsCmd() *cobra.Command {
 			return nil
 		},
 	})
+	c.AddCommand(newVendorsImportCmd())
 	c.AddCommand(&cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of the vendor spec format",
@@ -67,4 +70,75 @@ func newVendorsCmd() *cobra.Command {
 		},
 	})
 	return c
+}
+
+type importInput struct {
+	FromCFN      string
+	Name         string
+	Vendor       string
+	Out          string
+	AllowPartial bool
+}
+
+func newVendorsImportCmd() *cobra.Command {
+	in := &importInput{}
+	c := &cobra.Command{
+		Use:   "import --from-cfn TEMPLATE --name NAME [-o FILE]",
+		Short: "Convert a vendor's CloudFormation template into a vendor spec",
+		Long: `import reads a vendor's CloudFormation template (managed policies, roles, trust policies,
+inline policies, !Ref and !Sub between them, parameters) and writes a byoc-access vendor spec.
+Everything it cannot translate is listed on stderr, and the command exits 1 unless
+--allow-partial is given.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runVendorsImport(c, in) },
+	}
+	c.Flags().StringVar(&in.FromCFN, "from-cfn", "", "CloudFormation template (YAML or JSON)")
+	c.Flags().StringVar(&in.Name, "name", "", "short name of the new spec (lower case), e.g. acme")
+	c.Flags().StringVar(&in.Vendor, "vendor-name", "", "vendor display name (default: --name)")
+	c.Flags().StringVarP(&in.Out, "output", "o", "", "write the spec here instead of stdout")
+	c.Flags().BoolVar(&in.AllowPartial, "allow-partial", false, "exit 0 even when parts of the template were not translated")
+	return c
+}
+
+func runVendorsImport(c *cobra.Command, in *importInput) error {
+	if in.FromCFN == "" {
+		return usagef("--from-cfn is required: the vendor's CloudFormation template")
+	}
+	if in.Name == "" {
+		return usagef("--name is required: the short name of the new spec, e.g. acme")
+	}
+	data, err := os.ReadFile(in.FromCFN)
+	if err != nil {
+		return usagef("--from-cfn: %v", err)
+	}
+	res, err := cfnimport.Import(in.FromCFN, data, cfnimport.Options{Name: in.Name, Vendor: in.Vendor, Source: in.FromCFN})
+	if err != nil {
+		return asUsage(err)
+	}
+	out, err := cfnimport.Marshal(res.Spec)
+	if err != nil {
+		return err
+	}
+	// Prove the result loads before handing it over.
+	if _, err := vendors.Load(in.Name+".yaml", out); err != nil {
+		return fmt.Errorf("the imported spec does not validate (please report this): %w", err)
+	}
+	if in.Out == "" {
+		if _, err := c.OutOrStdout().Write(out); err != nil {
+			return err
+		}
+	} else if err := os.WriteFile(in.Out, out, 0o644); err != nil {
+		return err
+	}
+	if len(res.Issues) == 0 {
+		return nil
+	}
+	fmt.Fprintf(c.ErrOrStderr(), "%d parts of %s were not translated:\n", len(res.Issues), in.FromCFN)
+	for _, i := range res.Issues {
+		fmt.Fprintf(c.ErrOrStderr(), "  %s\n", i)
+	}
+	if in.AllowPartial {
+		return nil
+	}
+	return failedError{msg: "import incomplete: review the list above, fix the spec by hand, or pass --allow-partial"}
 }

@@ -1,0 +1,622 @@
+// Package cfnimport turns a vendor's CloudFormation template (the form most vendors publish
+// their access in) into a byoc-access vendor spec: managed policies, roles, trust policies,
+// inline policies, !Ref between them and parameters. Whatever it cannot translate is reported,
+// never dropped in silence.
+package cfnimport
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/byoc-access/byoc-access/vendors"
+)
+
+// Issue is one part of the template that was not translated.
+type Issue struct {
+	// Path locates it in the template, e.g. Resources.Bucket.Type.
+	Path    string
+	Message string
+}
+
+func (i Issue) String() string { return i.Path + ": " + i.Message }
+
+// Result is the spec made from a template and what could not be carried over.
+type Result struct {
+	Spec   *vendors.VendorSpec
+	Issues []Issue
+}
+
+// Options name the vendor spec being made.
+type Options struct {
+	// Name is the spec's short name (lower case, digits, dashes).
+	Name string
+	// Vendor is the display name; defaults to Name.
+	Vendor string
+	// Source is recorded in the spec, e.g. the template's URL.
+	Source string
+}
+
+// cfnTags are CloudFormation's YAML short forms and the long form each stands for.
+var cfnTags = map[string]string{
+	"!Ref": "Ref", "!Sub": "Fn::Sub", "!GetAtt": "Fn::GetAtt", "!Join": "Fn::Join", "!If": "Fn::If",
+	"!Select": "Fn::Select", "!Split": "Fn::Split", "!ImportValue": "Fn::ImportValue", "!FindInMap": "Fn::FindInMap",
+	"!Base64": "Fn::Base64", "!GetAZs": "Fn::GetAZs", "!Equals": "Fn::Equals", "!Not": "Fn::Not", "!And": "Fn::And",
+	"!Or": "Fn::Or", "!Condition": "Condition", "!Cidr": "Fn::Cidr", "!Transform": "Fn::Transform", "!ToJsonString": "Fn::ToJsonString",
+}
+
+var specName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// Import converts a template (YAML or JSON) into a vendor spec.
+func Import(file string, data []byte, opts Options) (*Result, error) {
+	if !specName.MatchString(opts.Name) {
+		return nil, fmt.Errorf("--name %q: a spec name is lower-case letters, digits and dashes, e.g. acme", opts.Name)
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a YAML or JSON template: %w", file, err)
+	}
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		return nil, fmt.Errorf("%s: empty template", file)
+	}
+	v, err := toValue(f.Docs[0].Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	tpl, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: a template is a map with Resources", file)
+	}
+	resources, ok := tpl["Resources"].(map[string]any)
+	if !ok || len(resources) == 0 {
+		return nil, fmt.Errorf("%s: the template has no Resources", file)
+	}
+	c := &converter{
+		resources: resources,
+		params:    map[string]bool{},
+		spec: &vendors.VendorSpec{
+			APIVersion: vendors.SpecVersion,
+			Name:       opts.Name,
+			Vendor:     opts.Vendor,
+			Source:     opts.Source,
+			Tags:       map[string]string{},
+		},
+	}
+	if c.spec.Vendor == "" {
+		c.spec.Vendor = opts.Name
+	}
+	if d, ok := tpl["Description"].(string); ok {
+		c.spec.Description = d
+	}
+	for _, k := range sortedKeys(tpl) {
+		switch k {
+		case "AWSTemplateFormatVersion", "Description", "Resources", "Parameters", "Metadata":
+		case "Outputs":
+			c.issue("Outputs", "outputs are not carried over; byoc-access outputs role and policy ARNs and a handoff itself")
+		default:
+			c.issue(k, fmt.Sprintf("template section %s is not supported", k))
+		}
+	}
+	if ps, ok := tpl["Parameters"].(map[string]any); ok {
+		c.parameters(ps)
+	}
+	c.convert()
+	if len(c.spec.Tags) == 0 {
+		c.spec.Tags = nil
+	}
+	return &Result{Spec: c.spec, Issues: c.issues}, nil
+}
+
+// Marshal writes a spec as YAML that vendors.Load accepts.
+func Marshal(s *vendors.VendorSpec) ([]byte, error) {
+	return yaml.MarshalWithOptions(s, yaml.IndentSequence(true))
+}
+
+func toValue(n ast.Node) (any, error) {
+	switch x := n.(type) {
+	case *ast.DocumentNode:
+		return toValue(x.Body)
+	case *ast.TagNode:
+		long, ok := cfnTags[x.Start.Value]
+		if !ok {
+			return toValue(x.Value)
+		}
+		inner, err := toValue(x.Value)
+		if err != nil {
+			return nil, err
+		}
+		if long == "Fn::GetAtt" {
+			if s, ok := inner.(string); ok {
+				inner = toAnyList(strings.SplitN(s, ".", 2))
+			}
+		}
+		return map[string]any{long: inner}, nil
+	case *ast.MappingNode:
+		out := map[string]any{}
+		for _, mv := range x.Values {
+			k, v, err := pair(mv)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = v
+		}
+		return out, nil
+	case *ast.MappingValueNode:
+		k, v, err := pair(x)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{k: v}, nil
+	case *ast.SequenceNode:
+		out := make([]any, 0, len(x.Values))
+		for _, el := range x.Values {
+			v, err := toValue(el)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case *ast.AnchorNode:
+		return toValue(x.Value)
+	case nil:
+		return nil, nil
+	default:
+		var v any
+		if err := yaml.NodeToValue(n, &v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+}
+
+func pair(mv *ast.MappingValueNode) (string, any, error) {
+	var k any
+	if err := yaml.NodeToValue(mv.Key, &k); err != nil {
+		return "", nil, err
+	}
+	v, err := toValue(mv.Value)
+	return fmt.Sprint(k), v, err
+}
+
+type converter struct {
+	resources map[string]any
+	params    map[string]bool
+	spec      *vendors.VendorSpec
+	issues    []Issue
+}
+
+func (c *converter) issue(path, msg string) { c.issues = append(c.issues, Issue{Path: path, Message: msg}) }
+
+func (c *converter) parameters(ps map[string]any) {
+	for _, name := range sortedKeys(ps) {
+		path := "Parameters." + name
+		def, _ := ps[name].(map[string]any)
+		p := vendors.Parameter{Name: name, Type: vendors.TypeString}
+		typ, _ := def["Type"].(string)
+		switch {
+		case typ == "String" || strings.HasPrefix(typ, "AWS::SSM::Parameter::Value<String>"):
+		case typ == "Number":
+			p.Type = vendors.TypeNumber
+		case typ == "CommaDelimitedList" || strings.HasPrefix(typ, "List<"):
+			p.Type = vendors.TypeList
+		default:
+			c.issue(path+".Type", fmt.Sprintf("parameter type %q is taken as a string", typ))
+		}
+		if d, ok := def["Description"].(string); ok {
+			p.Description = d
+		}
+		if v, ok := def["Default"]; ok {
+			p.Default = v
+			if p.Type == vendors.TypeList {
+				if s, ok := v.(string); ok {
+					p.Default = toAnyList(splitTrim(s))
+				}
+			}
+		} else {
+			p.Required = true
+		}
+		if pat, ok := def["AllowedPattern"].(string); ok {
+			p.Pattern = "^(?:" + pat + ")$"
+		}
+		if av, ok := def["AllowedValues"].([]any); ok {
+			for _, x := range av {
+				p.Enum = append(p.Enum, fmt.Sprint(x))
+			}
+		}
+		if strings.Contains(strings.ToLower(name), "externalid") {
+			p.Format = "externalId"
+			if c.spec.Handoff.ExternalIDParam == "" && p.Type == vendors.TypeString {
+				c.spec.Handoff.ExternalIDParam = name
+			}
+		}
+		for _, k := range []string{"MinLength", "MaxLength", "MinValue", "MaxValue", "ConstraintDescription", "NoEcho"} {
+			if _, ok := def[k]; ok {
+				c.issue(path+"."+k, k+" is not carried over; add a pattern or format to the spec parameter if it matters")
+			}
+		}
+		c.params[name] = true
+		c.spec.Parameters = append(c.spec.Parameters, p)
+	}
+}
+
+func (c *converter) convert() {
+	// Policies first, so roles can refer to them by logical ID.
+	policyIDs := map[string]bool{}
+	roles := map[string]*vendors.RoleSpec{}
+	var roleOrder []string
+	for _, id := range sortedKeys(c.resources) {
+		res, _ := c.resources[id].(map[string]any)
+		path := "Resources." + id
+		typ, _ := res["Type"].(string)
+		if _, ok := res["Condition"]; ok {
+			c.issue(path+".Condition", "resource conditions are not supported; the resource is always created")
+		}
+		switch typ {
+		case "AWS::IAM::ManagedPolicy":
+			policyIDs[id] = true
+		case "AWS::IAM::Role":
+			roles[id] = nil
+			roleOrder = append(roleOrder, id)
+		case "AWS::IAM::Policy":
+		default:
+			c.issue(path+".Type", fmt.Sprintf("resource type %s is not supported: byoc-access grants access with IAM managed policies, roles and inline policies only", typ))
+		}
+	}
+	for _, id := range sortedKeys(c.resources) {
+		res, _ := c.resources[id].(map[string]any)
+		if res["Type"] != "AWS::IAM::ManagedPolicy" {
+			continue
+		}
+		path := "Resources." + id + ".Properties"
+		props, _ := res["Properties"].(map[string]any)
+		p := vendors.PolicySpec{ID: id}
+		p.Name = c.str(props["ManagedPolicyName"], path+".ManagedPolicyName")
+		if p.Name == "" {
+			p.Name = id
+			c.issue(path+".ManagedPolicyName", fmt.Sprintf("no ManagedPolicyName: CloudFormation would generate one; the spec names the policy %s", id))
+		}
+		p.Path = c.str(props["Path"], path+".Path")
+		p.Description = c.str(props["Description"], path+".Description")
+		p.Document = c.doc(props["PolicyDocument"], path+".PolicyDocument", policyIDs)
+		for _, k := range []string{"Groups", "Users"} {
+			if _, ok := props[k]; ok {
+				c.issue(path+"."+k, k+" attachments are not supported: byoc-access grants access through roles")
+			}
+		}
+		c.spec.Policies = append(c.spec.Policies, p)
+	}
+	for _, id := range roleOrder {
+		res, _ := c.resources[id].(map[string]any)
+		path := "Resources." + id + ".Properties"
+		props, _ := res["Properties"].(map[string]any)
+		r := vendors.RoleSpec{ID: id}
+		r.Name = c.str(props["RoleName"], path+".RoleName")
+		if r.Name == "" {
+			r.Name = id
+			c.issue(path+".RoleName", fmt.Sprintf("no RoleName: CloudFormation would generate one; the spec names the role %s", id))
+		}
+		r.Path = c.str(props["Path"], path+".Path")
+		r.Description = c.str(props["Description"], path+".Description")
+		if m, ok := props["MaxSessionDuration"]; ok {
+			switch n := m.(type) {
+			case uint64:
+				r.MaxSessionDuration = int(n)
+			case int64:
+				r.MaxSessionDuration = int(n)
+			case float64:
+				r.MaxSessionDuration = int(n)
+			default:
+				c.issue(path+".MaxSessionDuration", "only a literal number is supported")
+			}
+		}
+		r.Trust = c.trust(props["AssumeRolePolicyDocument"], path+".AssumeRolePolicyDocument")
+		if arns, ok := props["ManagedPolicyArns"].([]any); ok {
+			for i, a := range arns {
+				ref := c.policyRef(a, fmt.Sprintf("%s.ManagedPolicyArns[%d]", path, i), policyIDs)
+				if ref != "" {
+					r.Policies = append(r.Policies, vendors.Attachment{Policy: ref})
+				}
+			}
+		}
+		if b, ok := props["PermissionsBoundary"]; ok {
+			r.PermissionsBoundary = c.policyRef(b, path+".PermissionsBoundary", policyIDs)
+		}
+		if inl, ok := props["Policies"].([]any); ok {
+			for i, x := range inl {
+				m, _ := x.(map[string]any)
+				ip := fmt.Sprintf("%s.Policies[%d]", path, i)
+				r.InlinePolicies = append(r.InlinePolicies, vendors.InlinePolicy{
+					Name:     c.str(m["PolicyName"], ip+".PolicyName"),
+					Document: c.doc(m["PolicyDocument"], ip+".PolicyDocument", policyIDs),
+				})
+			}
+		}
+		if tags, ok := props["Tags"].([]any); ok {
+			for i, t := range tags {
+				m, _ := t.(map[string]any)
+				k := c.str(m["Key"], fmt.Sprintf("%s.Tags[%d].Key", path, i))
+				c.spec.Tags[k] = c.str(m["Value"], fmt.Sprintf("%s.Tags[%d].Value", path, i))
+			}
+			c.issue(path+".Tags", "role tags become spec tags, which byoc-access applies to every role and policy")
+		}
+		roles[id] = &r
+	}
+	// Managed policies that name their roles, and AWS::IAM::Policy inline policies.
+	for _, id := range sortedKeys(c.resources) {
+		res, _ := c.resources[id].(map[string]any)
+		props, _ := res["Properties"].(map[string]any)
+		path := "Resources." + id + ".Properties"
+		switch res["Type"] {
+		case "AWS::IAM::ManagedPolicy":
+			for _, rid := range c.roleRefs(props["Roles"], path+".Roles", roles) {
+				roles[rid].Policies = append(roles[rid].Policies, vendors.Attachment{Policy: id})
+			}
+		case "AWS::IAM::Policy":
+			name := c.str(props["PolicyName"], path+".PolicyName")
+			doc := c.doc(props["PolicyDocument"], path+".PolicyDocument", policyIDs)
+			for _, rid := range c.roleRefs(props["Roles"], path+".Roles", roles) {
+				roles[rid].InlinePolicies = append(roles[rid].InlinePolicies, vendors.InlinePolicy{Name: name, Document: doc})
+			}
+			for _, k := range []string{"Groups", "Users"} {
+				if _, ok := props[k]; ok {
+					c.issue(path+"."+k, k+" are not supported: byoc-access grants access through roles")
+				}
+			}
+		}
+	}
+	for _, id := range roleOrder {
+		c.spec.Roles = append(c.spec.Roles, *roles[id])
+	}
+	if len(c.spec.Roles) == 0 {
+		c.issue("Resources", "the template has no AWS::IAM::Role: a vendor spec needs at least one role the vendor assumes")
+	}
+}
+
+func (c *converter) roleRefs(v any, path string, roles map[string]*vendors.RoleSpec) []string {
+	list, _ := v.([]any)
+	var out []string
+	for i, x := range list {
+		if m, ok := x.(map[string]any); ok {
+			if ref, ok := m["Ref"].(string); ok {
+				if _, isRole := roles[ref]; isRole && roles[ref] != nil {
+					out = append(out, ref)
+					continue
+				}
+			}
+		}
+		c.issue(fmt.Sprintf("%s[%d]", path, i), "only !Ref to a role of this template is supported")
+	}
+	return out
+}
+
+// policyRef turns a ManagedPolicyArns entry into a spec policy ID or an ARN template.
+func (c *converter) policyRef(v any, path string, policyIDs map[string]bool) string {
+	if m, ok := v.(map[string]any); ok {
+		if ref, ok := m["Ref"].(string); ok && policyIDs[ref] {
+			return ref
+		}
+	}
+	return c.str(v, path)
+}
+
+// str converts a value that must be a string: a literal, !Ref to a parameter or pseudo
+// parameter, !Sub, or !Join of those.
+func (c *converter) str(v any, path string) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.ReplaceAll(x, "${", "$${")
+	case bool, int, int64, uint64, float64:
+		return fmt.Sprint(x)
+	case map[string]any:
+		if len(x) != 1 {
+			break
+		}
+		for fn, arg := range x {
+			switch fn {
+			case "Ref":
+				name, _ := arg.(string)
+				return c.ref(name, path)
+			case "Fn::Sub":
+				return c.sub(arg, path)
+			case "Fn::Join":
+				parts, _ := arg.([]any)
+				if len(parts) == 2 {
+					delim, _ := parts[0].(string)
+					items, _ := parts[1].([]any)
+					var out []string
+					for i, it := range items {
+						out = append(out, c.str(it, fmt.Sprintf("%s.Fn::Join[%d]", path, i)))
+					}
+					return strings.Join(out, delim)
+				}
+			default:
+				c.issue(path, fmt.Sprintf("intrinsic function %s is not supported; replace it with a parameter or a literal", fn))
+				return ""
+			}
+		}
+	}
+	c.issue(path, fmt.Sprintf("expected a string, got %T", v))
+	return ""
+}
+
+var pseudo = map[string]string{
+	"AWS::AccountId": "${account_id}",
+	"AWS::Partition": "${partition}",
+	"AWS::Region":    "${region}",
+}
+
+func (c *converter) ref(name, path string) string {
+	if t, ok := pseudo[name]; ok {
+		return t
+	}
+	if c.params[name] {
+		return "${" + name + "}"
+	}
+	if res, ok := c.resources[name].(map[string]any); ok {
+		c.issue(path, fmt.Sprintf("!Ref %s (a %v) is supported only in ManagedPolicyArns, PermissionsBoundary and Roles", name, res["Type"]))
+		return ""
+	}
+	c.issue(path, fmt.Sprintf("!Ref %s: no such parameter or pseudo parameter", name))
+	return ""
+}
+
+var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+func (c *converter) sub(arg any, path string) string {
+	tpl, vars := "", map[string]any{}
+	switch x := arg.(type) {
+	case string:
+		tpl = x
+	case []any:
+		if len(x) == 2 {
+			tpl, _ = x[0].(string)
+			vars, _ = x[1].(map[string]any)
+		}
+	}
+	return subVar.ReplaceAllStringFunc(tpl, func(m string) string {
+		name := m[2 : len(m)-1]
+		if strings.HasPrefix(name, "!") {
+			return "$${" + name[1:] + "}"
+		}
+		if v, ok := vars[name]; ok {
+			return c.str(v, path+".Fn::Sub."+name)
+		}
+		if strings.Contains(name, ".") {
+			c.issue(path, fmt.Sprintf("!Sub ${%s}: resource attributes are not supported", name))
+			return m
+		}
+		return c.ref(name, path)
+	})
+}
+
+// doc converts a policy document, translating intrinsic functions inside string values.
+func (c *converter) doc(v any, path string, policyIDs map[string]bool) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 1 {
+			for k := range x {
+				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
+					return c.str(x, path)
+				}
+			}
+		}
+		out := map[string]any{}
+		for k, el := range x {
+			out[k] = c.doc(el, path+"."+k, policyIDs)
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(x))
+		for i, el := range x {
+			out = append(out, c.doc(el, fmt.Sprintf("%s[%d]", path, i), policyIDs))
+		}
+		return out
+	case string:
+		return strings.ReplaceAll(x, "${", "$${")
+	}
+	return v
+}
+
+// trust converts an AssumeRolePolicyDocument into trust statements.
+func (c *converter) trust(v any, path string) []vendors.TrustStatement {
+	doc, _ := v.(map[string]any)
+	var stmts []any
+	switch s := doc["Statement"].(type) {
+	case []any:
+		stmts = s
+	case map[string]any:
+		stmts = []any{s}
+	}
+	var out []vendors.TrustStatement
+	for i, s := range stmts {
+		sp := fmt.Sprintf("%s.Statement[%d]", path, i)
+		m, _ := s.(map[string]any)
+		ts := vendors.TrustStatement{}
+		if sid, ok := m["Sid"]; ok {
+			str := c.str(sid, sp+".Sid")
+			ts.Sid = &str
+		}
+		ts.Effect = c.str(m["Effect"], sp+".Effect")
+		ts.Actions = c.strList(m["Action"], sp+".Action")
+		switch p := m["Principal"].(type) {
+		case map[string]any:
+			for _, typ := range sortedKeys(p) {
+				ids := c.strList(p[typ], sp+".Principal."+typ)
+				ts.Principals = append(ts.Principals, vendors.Principal{Type: typ, Identifiers: identifiers(ids)})
+			}
+		default:
+			c.issue(sp+".Principal", "a trust statement must name principals by type (AWS, Federated, Service); \"*\" is not allowed")
+		}
+		if cond, ok := m["Condition"].(map[string]any); ok {
+			for _, test := range sortedKeys(cond) {
+				vars, _ := cond[test].(map[string]any)
+				for _, variable := range sortedKeys(vars) {
+					vals := c.strList(vars[variable], sp+".Condition."+test+"."+variable)
+					ts.Conditions = append(ts.Conditions, vendors.TrustCondition{Test: test, Variable: variable, Values: identifiers(vals)})
+				}
+			}
+		}
+		for _, k := range []string{"NotPrincipal", "NotAction"} {
+			if _, ok := m[k]; ok {
+				c.issue(sp+"."+k, k+" is not supported in trust statements")
+			}
+		}
+		out = append(out, ts)
+	}
+	if len(out) == 0 {
+		c.issue(path, "no trust statements")
+	}
+	return out
+}
+
+func (c *converter) strList(v any, path string) []string {
+	if list, ok := v.([]any); ok {
+		out := make([]string, 0, len(list))
+		for i, el := range list {
+			out = append(out, c.str(el, fmt.Sprintf("%s[%d]", path, i)))
+		}
+		return out
+	}
+	return []string{c.str(v, path)}
+}
+
+// identifiers keeps a single identifier a string, so the spec reads like the template.
+func identifiers(ids []string) any {
+	if len(ids) == 1 {
+		return ids[0]
+	}
+	return toAnyList(ids)
+}
+
+func toAnyList(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func splitTrim(s string) []string {
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
