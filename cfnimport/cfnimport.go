@@ -191,7 +191,9 @@ type converter struct {
 	issues    []Issue
 }
 
-func (c *converter) issue(path, msg string) { c.issues = append(c.issues, Issue{Path: path, Message: msg}) }
+func (c *converter) issue(path, msg string) {
+	c.issues = append(c.issues, Issue{Path: path, Message: msg})
+}
 
 func (c *converter) parameters(ps map[string]any) {
 	for _, name := range sortedKeys(ps) {
