@@ -57,17 +57,46 @@ type VendorAccess struct {
 	// Handoff is what the customer sends the vendor: account ID, role ARNs, external ID.
 	Handoff pulumi.MapOutput `pulumi:"handoff"`
 
-	// Grant is the resolved access, for Go callers that want to inspect it.
-	Grant *vendors.Grant `pulumi:"-"`
+	// grant is unexported so that schema inference for other languages does not see it.
+	grant *vendors.Grant
 }
+
+// Grant is the resolved access, for Go callers that want to inspect what was created.
+func (va *VendorAccess) Grant() *vendors.Grant { return va.grant }
 
 // placeholderAccount stands in for the real account while validating before registration,
 // so that a bad input fails before any resource exists.
 const placeholderAccount = "000000000000"
 
 // NewVendorAccess validates the args, then creates the vendor's policies, roles and
-// attachments as children of one component.
+// attachments as children of one component, and registers its outputs.
 func NewVendorAccess(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ...pulumi.ResourceOption) (*VendorAccess, error) {
+	va, err := Construct(ctx, name, args, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(va, va.outputs()); err != nil {
+		return nil, err
+	}
+	return va, nil
+}
+
+// outputs is the component's output map, in one place for both ways of registering it.
+func (va *VendorAccess) outputs() pulumi.Map {
+	return pulumi.Map{
+		"accountId":   va.AccountID,
+		"roleArns":    va.RoleArns,
+		"policyArns":  va.PolicyArns,
+		"boundaryArn": va.BoundaryArn,
+		"externalId":  va.ExternalID,
+		"handoff":     va.Handoff,
+	}
+}
+
+// Construct is NewVendorAccess without registering the outputs, for hosts that register them
+// themselves from the output fields (the multi-language provider does), so that outputs are
+// registered exactly once either way.
+func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ...pulumi.ResourceOption) (*VendorAccess, error) {
 	if args == nil || args.Spec == nil {
 		return nil, fmt.Errorf("VendorAccess %s: a vendor spec is required (vendors.Preset or vendors.LoadFile)", name)
 	}
@@ -124,7 +153,7 @@ func NewVendorAccess(ctx *pulumi.Context, name string, args *VendorAccessArgs, o
 	if err != nil {
 		return nil, fmt.Errorf("VendorAccess %s: account %s: %w", name, target.AccountID, err)
 	}
-	va.Grant = grant
+	va.grant = grant
 
 	tagsFor := func(base map[string]string) pulumi.StringMap {
 		out := pulumi.StringMap{}
@@ -249,17 +278,6 @@ func NewVendorAccess(ctx *pulumi.Context, name string, args *VendorAccessArgs, o
 		"externalId":   pulumi.String(grant.ExternalID),
 		"instructions": pulumi.String(args.Spec.Handoff.Instructions),
 	}.ToMapOutput()
-
-	if err := ctx.RegisterResourceOutputs(va, pulumi.Map{
-		"accountId":   va.AccountID,
-		"roleArns":    va.RoleArns,
-		"policyArns":  va.PolicyArns,
-		"boundaryArn": va.BoundaryArn,
-		"externalId":  va.ExternalID,
-		"handoff":     va.Handoff,
-	}); err != nil {
-		return nil, err
-	}
 	return va, nil
 }
 

@@ -31,8 +31,12 @@ fi
 
 step "go vet"
 go vet ./...
+# The multi-language provider is its own module, so the root go.mod never carries the
+# Pulumi engine packages that pulumi-go-provider needs.
+(cd provider && go vet ./...)
 
 step "go test"
 # The Automation API tests start real Pulumi CLI processes; keep the package parallelism
 # low on small machines so they do not time out against each other.
 go test -count=1 -p 2 -timeout 15m ./... "$@"
+(cd provider && go test -count=1 -timeout 5m ./...)
