@@ -26,6 +26,7 @@ type IAM interface {
 	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
 	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
 	ListPolicies(ctx context.Context, in *iam.ListPoliciesInput, optFns ...func(*iam.Options)) (*iam.ListPoliciesOutput, error)
+	GetPolicy(ctx context.Context, in *iam.GetPolicyInput, optFns ...func(*iam.Options)) (*iam.GetPolicyOutput, error)
 	GetPolicyVersion(ctx context.Context, in *iam.GetPolicyVersionInput, optFns ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error)
 	ListPolicyTags(ctx context.Context, in *iam.ListPolicyTagsInput, optFns ...func(*iam.Options)) (*iam.ListPolicyTagsOutput, error)
 }
@@ -163,7 +164,13 @@ func readRole(ctx context.Context, client IAM, name string) (*iamstate.Role, err
 	return role, nil
 }
 
-func readPolicy(ctx context.Context, client IAM, p types.Policy) (*iamstate.Policy, error) {
+func readPolicy(ctx context.Context, client IAM, listed types.Policy) (*iamstate.Policy, error) {
+	// ListPolicies leaves out descriptions (IAM documents this), so read the policy itself.
+	got, err := client.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: listed.Arn})
+	if err != nil {
+		return nil, fmt.Errorf("get policy: %w", err)
+	}
+	p := got.Policy
 	v, err := client.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: p.Arn, VersionId: p.DefaultVersionId})
 	if err != nil {
 		return nil, fmt.Errorf("get default version: %w", err)

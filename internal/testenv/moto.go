@@ -1,0 +1,126 @@
+// Package testenv starts the real AWS API emulator (moto) for tests, so that every AWS call
+// the project makes itself is exercised through the real SDK clients.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Moto is a running moto_server on 127.0.0.1.
+type Moto struct {
+	Endpoint string
+	Port     int
+}
+
+// Fake credentials: moto accepts any, and maps this default key to account 123456789012.
+const (
+	AccessKeyID     = "AKIAIOSFODNN7EXAMPLE"
+	SecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	Region          = "us-east-1"
+)
+
+// StartMoto starts moto_server for the test and stops it when the test ends. It skips the test,
+// saying why, when moto is not installed.
+func StartMoto(t testing.TB) *Moto {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skip("moto_server not on PATH: install moto[server] to run the AWS API tests")
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("find a free port for moto: %v", err)
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
+	logPath := t.TempDir() + "/moto.log"
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatalf("moto log: %v", err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start moto_server: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = logFile.Close()
+	})
+	m := &Moto{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(m.Endpoint + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			return m
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logPath)
+			t.Fatalf("moto_server did not answer on %s within 30s: %v\n%s", m.Endpoint, err, log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// AWSConfig is an SDK config that talks to this moto with the default fake credentials.
+func (m *Moto) AWSConfig(t testing.TB) aws.Config {
+	t.Helper()
+	return m.ConfigFor(t, credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""))
+}
+
+// ConfigFor is an SDK config for this moto with the given credentials (e.g. assumed ones).
+func (m *Moto) ConfigFor(t testing.TB, creds aws.CredentialsProvider) aws.Config {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion(Region),
+		config.WithCredentialsProvider(creds),
+		config.WithBaseEndpoint(m.Endpoint),
+	)
+	if err != nil {
+		t.Fatalf("aws config for moto: %v", err)
+	}
+	return cfg
+}
+
+// Env is the environment a child process (the aws CLI, the Pulumi CLI) needs to use moto.
+func (m *Moto) Env() []string {
+	return []string{
+		"AWS_ENDPOINT_URL=" + m.Endpoint,
+		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
+		"AWS_REGION=" + Region,
+		"AWS_DEFAULT_REGION=" + Region,
+	}
+}
+
+// Reset clears every moto backend, for tests that share one server.
+func (m *Moto) Reset(t testing.TB) {
+	t.Helper()
+	resp, err := http.Post(m.Endpoint+"/moto-api/reset", "application/json", nil)
+	if err != nil {
+		t.Fatalf("reset moto: %v", err)
+	}
+	resp.Body.Close()
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
