@@ -1,0 +1,555 @@
+// Package rollout is the fleet driver: it deploys, previews, inspects or removes one Pulumi
+// stack per AWS account through the Automation API, with bounded parallelism, a failure
+// tolerance, per-account timeouts, retries, and a report. The program is a value (the binary
+// passes the vendor program; tests pass one that needs no cloud plugin), run inline, so no
+// Pulumi language host is involved.
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/byoc-access/byoc-access/internal/pulumicli"
+	"github.com/byoc-access/byoc-access/rollout/access"
+	"github.com/byoc-access/byoc-access/rollout/targets"
+)
+
+// Deployment is what the rollout puts into every account.
+type Deployment struct {
+	// Project is the Pulumi project name; default byoc-access.
+	Project string
+	// Program is run inline for every account.
+	Program pulumi.RunFunc
+	// StackConfig returns an account's stack config (keys with their namespace, e.g.
+	// "byoc-access:vendor"); the rollout adds aws:region and aws:assumeRole itself.
+	StackConfig func(targets.Account) (map[string]string, error)
+	// NeedsAWSPlugin says the program creates AWS resources, so runs check for the plugin
+	// before touching any stack.
+	NeedsAWSPlugin bool
+}
+
+// EventType says what happened to an account.
+type EventType string
+
+// Event types.
+const (
+	EventStarted  EventType = "started"
+	EventRetrying EventType = "retrying"
+	EventFinished EventType = "finished"
+)
+
+// Event is one step of one account, for progress displays.
+type Event struct {
+	Time    time.Time
+	Type    EventType
+	Account targets.Account
+	Result  *Result
+	Message string
+}
+
+// Runner runs operations over accounts.
+type Runner struct {
+	dep  Deployment
+	opts Options
+}
+
+// New checks the deployment and options and returns a Runner. Problems in what the user gave
+// are reported here, before any account is touched.
+func New(dep Deployment, opts ...Option) (*Runner, error) {
+	o := Options{Parallel: 4, MaxFailures: Unlimited, Backoff: 2 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if dep.Project == "" {
+		dep.Project = "byoc-access"
+	}
+	if dep.Program == nil {
+		return nil, errors.New("rollout: a program is required")
+	}
+	if o.Parallel < 1 {
+		return nil, fmt.Errorf("--parallel %d: want 1 or more", o.Parallel)
+	}
+	if o.Retries < 0 {
+		return nil, fmt.Errorf("--retries %d: want 0 or more", o.Retries)
+	}
+	if err := o.ExecutionRole.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Passphrase == "" && !strings.HasPrefix(o.Backend, "https://") {
+		return nil, errors.New("no secrets passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, or pass --passphrase-file")
+	}
+	if err := validateStackPrefix(o.StackPrefix); err != nil {
+		return nil, err
+	}
+	if o.Backend == "" {
+		dir, err := filepath.Abs(filepath.Join(".byoc-access", "state"))
+		if err != nil {
+			return nil, err
+		}
+		o.Backend = "file://" + dir
+	}
+	if err := prepareBackend(o.Backend); err != nil {
+		return nil, err
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.Pulumi == nil {
+		cmd, err := pulumicli.Find()
+		if err != nil {
+			return nil, err
+		}
+		o.Pulumi = cmd
+	}
+	return &Runner{dep: dep, opts: o}, nil
+}
+
+var stackPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]*$`)
+
+func validateStackPrefix(p string) error {
+	if !stackPrefixPattern.MatchString(p) || len(p) > 80 {
+		return fmt.Errorf("--stack-prefix %q: letters, digits, _ . - only, at most 80 characters", p)
+	}
+	return nil
+}
+
+// prepareBackend checks the backend URL and creates a local state directory.
+func prepareBackend(url string) error {
+	switch {
+	case strings.HasPrefix(url, "file://"):
+		dir := strings.TrimPrefix(url, "file://")
+		if i := strings.Index(dir, "?"); i >= 0 {
+			dir = dir[:i]
+		}
+		if dir == "" || dir == "~" {
+			return nil
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("--backend %s: cannot create the state directory: %w", url, err)
+		}
+	case strings.HasPrefix(url, "s3://"), strings.HasPrefix(url, "gs://"), strings.HasPrefix(url, "azblob://"), strings.HasPrefix(url, "https://"), strings.HasPrefix(url, "http://"):
+	default:
+		return fmt.Errorf("--backend %q: use file://DIR, s3://BUCKET?region=..., or https://api.pulumi.com", url)
+	}
+	return nil
+}
+
+// StackName is the stack of one account.
+func (r *Runner) StackName(accountID string) string {
+	if r.opts.StackPrefix == "" {
+		return accountID
+	}
+	return r.opts.StackPrefix + "-" + accountID
+}
+
+// Backend is the state backend URL in use.
+func (r *Runner) Backend() string { return r.opts.Backend }
+
+// Up deploys the program into every account.
+func (r *Runner) Up(ctx context.Context, accounts []targets.Account) (*Report, error) {
+	return r.run(ctx, OpUp, accounts)
+}
+
+// Preview shows what Up would change in every account.
+func (r *Runner) Preview(ctx context.Context, accounts []targets.Account) (*Report, error) {
+	return r.run(ctx, OpPreview, accounts)
+}
+
+// Destroy removes what the program created in every account (offboarding).
+func (r *Runner) Destroy(ctx context.Context, accounts []targets.Account) (*Report, error) {
+	return r.run(ctx, OpDestroy, accounts)
+}
+
+// Status reads every account's stack from state, without running the program.
+func (r *Runner) Status(ctx context.Context, accounts []targets.Account) (*Report, error) {
+	return r.run(ctx, OpStatus, accounts)
+}
+
+func (r *Runner) emit(e Event) {
+	if r.opts.OnEvent != nil {
+		e.Time = time.Now()
+		r.opts.OnEvent(e)
+	}
+}
+
+func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Account) (*Report, error) {
+	rep := &Report{Operation: op, StartedAt: time.Now(), Backend: r.opts.Backend, MaxFailures: r.opts.MaxFailures.String()}
+	if len(accounts) == 0 {
+		return nil, errors.New("no target accounts: check the OU, account and tag filters (rollout accounts lists what they select)")
+	}
+	if r.dep.NeedsAWSPlugin && op != OpStatus {
+		if ok, _ := pulumicli.AWSPluginInstalled(); !ok {
+			return nil, pulumicli.MissingAWSPlugin()
+		}
+	}
+	if r.opts.RunDir != "" {
+		if err := os.MkdirAll(r.opts.RunDir, 0o755); err != nil {
+			return nil, fmt.Errorf("run directory: %w", err)
+		}
+	}
+
+	results := make([]Result, len(accounts))
+	for i, a := range accounts {
+		results[i] = Result{Account: a, Stack: r.StackName(a.ID), Status: StatusNotStarted}
+	}
+
+	// Preflight: prove access to every account before touching any stack.
+	denied := map[string]error{}
+	if r.opts.AWS != nil && op != OpStatus {
+		denied = access.Preflight(ctx, *r.opts.AWS, sts.NewFromConfig(*r.opts.AWS), r.opts.ExecutionRole, accounts, r.opts.Parallel)
+	}
+
+	limit := r.opts.MaxFailures.Limit(len(accounts))
+	var mu sync.Mutex
+	failures := 0
+	sem := make(chan struct{}, r.opts.Parallel)
+	var wg sync.WaitGroup
+	stopped := false
+	for i := range accounts {
+		if ctx.Err() != nil {
+			break
+		}
+		mu.Lock()
+		if failures > limit {
+			stopped = true
+		}
+		mu.Unlock()
+		if stopped {
+			break
+		}
+		if err, ok := denied[accounts[i].ID]; ok {
+			res := &results[i]
+			res.Status, res.Kind, res.Error = StatusFailed, KindAssumeRole, err.Error()
+			mu.Lock()
+			failures++
+			mu.Unlock()
+			r.emit(Event{Type: EventFinished, Account: accounts[i], Result: res})
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		// Check again: a failure may have come in while waiting for a slot.
+		mu.Lock()
+		stop := failures > limit
+		mu.Unlock()
+		if stop {
+			<-sem
+			stopped = true
+			break
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res := &results[i]
+			r.emit(Event{Type: EventStarted, Account: accounts[i]})
+			r.account(ctx, op, accounts[i], res)
+			if res.Status == StatusFailed {
+				mu.Lock()
+				failures++
+				mu.Unlock()
+			}
+			r.emit(Event{Type: EventFinished, Account: accounts[i], Result: res})
+		}(i)
+	}
+	wg.Wait()
+
+	rep.Interrupted = ctx.Err() != nil
+	for i := range results {
+		if results[i].Status == StatusNotStarted && rep.Interrupted {
+			results[i].Error = "not started: the run was interrupted"
+		} else if results[i].Status == StatusNotStarted {
+			results[i].Error = fmt.Sprintf("not started: more than %s accounts failed (--max-failures)", r.opts.MaxFailures)
+		}
+	}
+	rep.Results = results
+	rep.Duration = time.Since(rep.StartedAt)
+	rep.count()
+	if r.opts.RunDir != "" {
+		if err := rep.WriteFiles(r.opts.RunDir); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// account runs one operation on one account, with retries, and fills in its result.
+func (r *Runner) account(ctx context.Context, op Operation, a targets.Account, res *Result) {
+	start := time.Now()
+	defer func() { res.Duration = time.Since(start) }()
+	var logFile *os.File
+	if r.opts.RunDir != "" {
+		path := filepath.Join(r.opts.RunDir, a.ID+".log")
+		if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+			logFile = f
+			res.LogFile = path
+			defer f.Close()
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		res.Attempts = attempt + 1
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if r.opts.Timeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, r.opts.Timeout)
+		}
+		err := r.once(actx, op, a, res, logFile)
+		if err == nil {
+			cancel()
+			res.Status, res.Kind, res.Error = StatusSucceeded, "", ""
+			return
+		}
+		ae := classify(actx, a.ID, err)
+		cancel()
+		res.Kind, res.Error = ae.Kind, ae.Reason
+		res.Status = StatusFailed
+		if ae.Kind == KindCancelled {
+			res.Status = StatusCancelled
+			r.unlock(a)
+			return
+		}
+		if ae.Kind == KindTimeout {
+			r.unlock(a)
+		}
+		if attempt >= r.opts.Retries || !retryable(ae, r.opts.WaitLock) || ctx.Err() != nil {
+			return
+		}
+		delay := backoff(r.opts.Backoff, attempt)
+		r.emit(Event{Type: EventRetrying, Account: a, Message: fmt.Sprintf("%s: %s; retrying in %s", ae.Kind, ae.Reason, delay.Round(time.Millisecond))})
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			res.Status, res.Kind, res.Error = StatusCancelled, KindCancelled, "cancelled: the run was interrupted"
+			return
+		}
+	}
+}
+
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base << attempt
+	if d > 30*time.Second || d <= 0 {
+		d = 30 * time.Second
+	}
+	// Full jitter keeps many accounts retrying against one throttled API from moving in step.
+	return d/2 + rand.N(d/2+1)
+}
+
+// env is the CLI's environment for every workspace: backend, passphrase and the settings that
+// keep a headless CLI from reaching for the network.
+func (r *Runner) env() map[string]string {
+	env := map[string]string{
+		"PULUMI_BACKEND_URL":                         r.opts.Backend,
+		"PULUMI_SKIP_UPDATE_CHECK":                   "true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+		"PULUMI_SKIP_CONFIRMATIONS":                  "true",
+	}
+	if r.opts.Passphrase != "" {
+		env["PULUMI_CONFIG_PASSPHRASE"] = r.opts.Passphrase
+	}
+	for k, v := range r.opts.Env {
+		env[k] = v
+	}
+	return env
+}
+
+func (r *Runner) workspace(ctx context.Context, a targets.Account) (auto.Workspace, error) {
+	proj := workspace.Project{Name: tokens.PackageName(r.dep.Project), Runtime: workspace.NewProjectRuntimeInfo("go", nil)}
+	return auto.NewLocalWorkspace(ctx,
+		auto.Program(r.dep.Program),
+		auto.Project(proj),
+		auto.Pulumi(r.opts.Pulumi),
+		auto.EnvVars(r.env()),
+		auto.SecretsProvider("passphrase"),
+	)
+}
+
+// stackConfig is the full config of an account's stack: the deployment's keys and the AWS
+// provider's region and assumed role, set in one CLI call.
+func (r *Runner) stackConfig(a targets.Account) (auto.ConfigMap, error) {
+	cfg := auto.ConfigMap{}
+	if r.dep.StackConfig != nil {
+		kv, err := r.dep.StackConfig(a)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range kv {
+			cfg[k] = auto.ConfigValue{Value: v}
+		}
+	}
+	role := r.opts.ExecutionRole
+	cfg["aws:region"] = auto.ConfigValue{Value: r.opts.Region}
+	cfg["aws:assumeRole.roleArn"] = auto.ConfigValue{Value: role.RoleARN(role.Partition, a.ID)}
+	cfg["aws:assumeRole.sessionName"] = auto.ConfigValue{Value: role.Session(a.ID)}
+	if role.ExternalID != "" {
+		cfg["aws:assumeRole.externalId"] = auto.ConfigValue{Value: role.ExternalID, Secret: true}
+	}
+	return cfg, nil
+}
+
+func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res *Result, log *os.File) error {
+	ws, err := r.workspace(ctx, a)
+	if err != nil {
+		return fmt.Errorf("workspace: %w", err)
+	}
+	defer os.RemoveAll(ws.WorkDir())
+	name := r.StackName(a.ID)
+
+	if op == OpStatus || op == OpDestroy {
+		stack, err := auto.SelectStack(ctx, name, ws)
+		if err != nil {
+			if auto.IsSelectStack404Error(err) {
+				if op == OpDestroy {
+					res.Status = StatusSkipped
+					return nil
+				}
+				return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: "no stack " + name + " in " + r.opts.Backend + ": the account was never deployed", Err: err}
+			}
+			return err
+		}
+		if op == OpStatus {
+			return r.status(ctx, stack, res)
+		}
+		return r.destroy(ctx, stack, ws, res, log)
+	}
+
+	stack, err := auto.UpsertStack(ctx, name, ws)
+	if err != nil {
+		return fmt.Errorf("stack %s: %w", name, err)
+	}
+	cfg, err := r.stackConfig(a)
+	if err != nil {
+		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
+	}
+	if err := stack.SetAllConfigWithOptions(ctx, cfg, &auto.ConfigOptions{Path: true}); err != nil {
+		return fmt.Errorf("set config: %w", err)
+	}
+	switch op {
+	case OpPreview:
+		opts := []optpreview.Option{}
+		if log != nil {
+			opts = append(opts, optpreview.ProgressStreams(log), optpreview.ErrorProgressStreams(log))
+		}
+		pr, err := stack.Preview(ctx, opts...)
+		if err != nil {
+			return err
+		}
+		res.Changes = map[string]int{}
+		for k, v := range pr.ChangeSummary {
+			res.Changes[string(k)] = v
+		}
+	case OpUp:
+		opts := []optup.Option{}
+		if log != nil {
+			opts = append(opts, optup.ProgressStreams(log), optup.ErrorProgressStreams(log))
+		}
+		ur, err := stack.Up(ctx, opts...)
+		if err != nil {
+			return err
+		}
+		if ur.Summary.ResourceChanges != nil {
+			res.Changes = *ur.Summary.ResourceChanges
+		}
+		fillOutputs(res, ur.Outputs)
+	}
+	return nil
+}
+
+func (r *Runner) destroy(ctx context.Context, stack auto.Stack, ws auto.Workspace, res *Result, log *os.File) error {
+	opts := []optdestroy.Option{}
+	if log != nil {
+		opts = append(opts, optdestroy.ProgressStreams(log), optdestroy.ErrorProgressStreams(log))
+	}
+	dr, err := stack.Destroy(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	if dr.Summary.ResourceChanges != nil {
+		res.Changes = *dr.Summary.ResourceChanges
+	}
+	if r.opts.RemoveStacks {
+		if err := ws.RemoveStack(ctx, stack.Name()); err != nil {
+			return fmt.Errorf("remove stack %s: %w", stack.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (r *Runner) status(ctx context.Context, stack auto.Stack, res *Result) error {
+	hist, err := stack.History(ctx, 1, 1)
+	if err != nil {
+		return err
+	}
+	if len(hist) > 0 {
+		h := hist[0]
+		res.LastUpdate = h.StartTime
+		res.LastResult = h.Result
+		res.Changes = nil
+		if h.ResourceChanges != nil {
+			res.Changes = *h.ResourceChanges
+		}
+	}
+	outs, err := stack.Outputs(ctx)
+	if err != nil {
+		return err
+	}
+	fillOutputs(res, outs)
+	return nil
+}
+
+// unlock cancels a stack's in-progress update after a timeout or interrupt, so the next run
+// does not find it locked. Failures here are left for `rollout unlock` to report.
+func (r *Runner) unlock(a targets.Account) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws, err := r.workspace(ctx, a)
+	if err != nil {
+		return
+	}
+	defer os.RemoveAll(ws.WorkDir())
+	stack, err := auto.SelectStack(ctx, r.StackName(a.ID), ws)
+	if err != nil {
+		return
+	}
+	_ = stack.Cancel(ctx)
+}
+
+func fillOutputs(res *Result, outs auto.OutputMap) {
+	res.Outputs = map[string]any{}
+	for k, v := range outs {
+		if v.Secret {
+			res.Outputs[k] = "[secret]"
+			continue
+		}
+		res.Outputs[k] = v.Value
+	}
+	if roles, ok := outs["roleArns"].Value.(map[string]any); ok {
+		res.RoleArns = map[string]string{}
+		for n, arn := range roles {
+			res.RoleArns[n] = fmt.Sprint(arn)
+		}
+	}
+	if ext, ok := outs["externalId"].Value.(string); ok {
+		res.ExternalID = ext
+	}
+}

@@ -1,0 +1,315 @@
+package rollout_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pconfig "github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+	"github.com/stretchr/testify/require"
+
+	"github.com/byoc-access/byoc-access/internal/pulumicli"
+	"github.com/byoc-access/byoc-access/internal/testenv"
+	"github.com/byoc-access/byoc-access/rollout"
+	"github.com/byoc-access/byoc-access/rollout/access"
+	"github.com/byoc-access/byoc-access/rollout/targets"
+)
+
+const passphrase = "correct horse battery staple"
+
+// stub is a component-only stand-in for the vendor program: it reads the same stack config
+// and exports the same outputs, but needs no cloud plugin.
+type stub struct{ pulumi.ResourceState }
+
+func stubProgram(failFor string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		cfg := pconfig.New(ctx, "byoc-access")
+		acct := cfg.Require("accountId")
+		if acct == failFor {
+			return fmt.Errorf("VendorAccess vendor: parameter %q: is required", "external_id")
+		}
+		var role map[string]string
+		if err := pconfig.New(ctx, "aws").TryObject("assumeRole", &role); err != nil {
+			return fmt.Errorf("aws:assumeRole: %w", err)
+		}
+		comp := &stub{}
+		if err := ctx.RegisterComponentResource("byoc-access:test:VendorAccessStub", "vendor", comp); err != nil {
+			return err
+		}
+		roles := pulumi.StringMap{"StubRole": pulumi.String("arn:aws:iam::" + acct + ":role/StubRole")}
+		if err := ctx.RegisterResourceOutputs(comp, pulumi.Map{"roleArns": roles}); err != nil {
+			return err
+		}
+		ctx.Export("roleArns", roles)
+		ctx.Export("externalId", pulumi.String(cfg.Get("externalId")))
+		ctx.Export("vendor", pulumi.String(cfg.Require("vendor")))
+		ctx.Export("assumedRole", pulumi.String(role["roleArn"]))
+		ctx.Export("region", pulumi.String(pconfig.New(ctx, "aws").Require("region")))
+		return nil
+	}
+}
+
+func stubDeployment(failFor string) rollout.Deployment {
+	return rollout.Deployment{
+		Program: stubProgram(failFor),
+		StackConfig: func(a targets.Account) (map[string]string, error) {
+			return map[string]string{
+				"byoc-access:vendor":     "stub",
+				"byoc-access:accountId":  a.ID,
+				"byoc-access:externalId": "o-abcde",
+			}, nil
+		},
+	}
+}
+
+func pulumiCLI(t *testing.T) auto.PulumiCommand {
+	t.Helper()
+	cmd, err := pulumicli.Find()
+	if err != nil {
+		t.Skipf("the end-to-end rollout tests need the real Pulumi CLI: %v", err)
+	}
+	return cmd
+}
+
+// fleet starts moto with an organization of n member accounts and returns them.
+func fleet(t *testing.T, n int) (*testenv.Moto, []targets.Account) {
+	t.Helper()
+	m := testenv.StartMoto(t)
+	testenv.SeedOrganization(t, m, testenv.OrgSpec{OUs: []string{"Workloads"}})
+	testenv.AddAccounts(t, m, "member", n)
+	res, err := targets.Discover(context.Background(), organizations.NewFromConfig(m.AWSConfig(t)), targets.Filter{})
+	require.NoError(t, err)
+	require.Len(t, res.Targets, n)
+	return m, res.Targets
+}
+
+func sdkConfig(t *testing.T, endpoint string) aws.Config {
+	t.Helper()
+	cfg, err := access.NewAWSConfig(context.Background(), "us-east-1",
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, "")),
+		config.WithBaseEndpoint(endpoint))
+	require.NoError(t, err)
+	return cfg
+}
+
+func listStacks(t *testing.T, cmd auto.PulumiCommand, backend string) []string {
+	t.Helper()
+	ws, err := auto.NewLocalWorkspace(context.Background(), auto.Pulumi(cmd),
+		auto.Project(projectFor()),
+		auto.EnvVars(map[string]string{"PULUMI_BACKEND_URL": backend, "PULUMI_CONFIG_PASSPHRASE": passphrase, "PULUMI_SKIP_UPDATE_CHECK": "true"}))
+	require.NoError(t, err)
+	defer os.RemoveAll(ws.WorkDir())
+	stacks, err := ws.ListStacks(context.Background())
+	require.NoError(t, err)
+	var names []string
+	for _, s := range stacks {
+		names = append(names, s.Name[strings.LastIndex(s.Name, "/")+1:])
+	}
+	sort.Strings(names)
+	return names
+}
+
+func TestRolloutEndToEnd(t *testing.T) {
+	cmd := pulumiCLI(t)
+	m, accounts := fleet(t, 10)
+	backend := "file://" + t.TempDir()
+	runDir := t.TempDir()
+	var events []rollout.Event
+	r, err := rollout.New(stubDeployment(""),
+		rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase),
+		rollout.Parallel(5), rollout.RunDir(runDir), rollout.Preflight(sdkConfig(t, m.Endpoint)),
+		rollout.ExecutionRole(access.ExecutionRole{ExternalID: "deploy-secret-ext"}),
+		rollout.OnEvent(func(e rollout.Event) { events = append(events, e) }))
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	start := time.Now()
+	rep, err := r.Up(ctx, accounts)
+	require.NoError(t, err)
+	t.Logf("first up of %d accounts: %s", len(accounts), time.Since(start))
+	require.Equal(t, 10, rep.Counts.Succeeded, "%+v", rep.Results)
+	require.Equal(t, 10, rep.Counts.Changed)
+	for _, res := range rep.Results {
+		a := res.Account
+		require.Equal(t, rollout.StatusSucceeded, res.Status)
+		require.Equal(t, a.ID, res.Stack)
+		require.Equal(t, map[string]string{"StubRole": "arn:aws:iam::" + a.ID + ":role/StubRole"}, res.RoleArns)
+		require.Equal(t, "o-abcde", res.ExternalID)
+		require.Equal(t, "arn:aws:iam::"+a.ID+":role/OrganizationAccountAccessRole", res.Outputs["assumedRole"], "the provider assumes the execution role")
+		require.Equal(t, "us-east-1", res.Outputs["region"])
+		require.Equal(t, 2, res.Changes["create"], "the stack and the component")
+	}
+	require.Equal(t, sortedIDs(accounts), listStacks(t, cmd, backend))
+	for _, f := range []string{"report.json", "report.csv", "report.md", accounts[0].ID + ".log"} {
+		require.FileExists(t, filepath.Join(runDir, f))
+	}
+
+	// A second up changes nothing.
+	rep, err = r.Up(ctx, accounts)
+	require.NoError(t, err)
+	require.Equal(t, 10, rep.Counts.Succeeded)
+	require.Equal(t, 10, rep.Counts.Unchanged, "%+v", rep.Results)
+
+	// Status reads state without running the program.
+	rep, err = r.Status(ctx, accounts[:2])
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.Counts.Succeeded)
+	require.Equal(t, "succeeded", rep.Results[0].LastResult)
+	require.NotEmpty(t, rep.Results[0].RoleArns)
+
+	// Nothing secret reached the logs or the reports.
+	assertNoSecrets(t, runDir, passphrase, "deploy-secret-ext", testenv.SecretAccessKey)
+
+	// Offboarding removes every stack.
+	d, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase),
+		rollout.Parallel(5), rollout.RemoveStacks(true))
+	require.NoError(t, err)
+	rep, err = d.Destroy(ctx, accounts)
+	require.NoError(t, err)
+	require.Equal(t, 10, rep.Counts.Succeeded, "%+v", rep.Results)
+	require.Empty(t, listStacks(t, cmd, backend))
+}
+
+func TestFailureIsolation(t *testing.T) {
+	cmd := pulumiCLI(t)
+	m, accounts := fleet(t, 4)
+	deniedID, brokenID := accounts[1].ID, accounts[2].ID
+	proxy := testenv.StartFaultProxy(t, m.Endpoint, func(c testenv.Call) *testenv.Fault {
+		if c.Action == "AssumeRole" && strings.Contains(c.Params.Get("RoleArn"), deniedID) {
+			return testenv.AccessDenied
+		}
+		return nil
+	})
+	backend := "file://" + t.TempDir()
+	newRunner := func(opts ...rollout.Option) *rollout.Runner {
+		base := []rollout.Option{rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase),
+			rollout.Preflight(sdkConfig(t, proxy.URL))}
+		r, err := rollout.New(stubDeployment(brokenID), append(base, opts...)...)
+		require.NoError(t, err)
+		return r
+	}
+
+	rep, err := newRunner(rollout.Parallel(4)).Up(context.Background(), accounts)
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.Counts.Succeeded)
+	require.Equal(t, 2, rep.Counts.Failed)
+	require.True(t, rep.Failed())
+	byID := map[string]rollout.Result{}
+	for _, res := range rep.Results {
+		byID[res.Account.ID] = res
+	}
+	require.Equal(t, rollout.KindAssumeRole, byID[deniedID].Kind)
+	require.Contains(t, byID[deniedID].Error, "AccessDenied")
+	require.Equal(t, rollout.KindProgram, byID[brokenID].Kind)
+	require.Contains(t, byID[brokenID].Error, `parameter "external_id": is required`)
+	require.NotContains(t, byID[brokenID].Error, "goroutine", "the reason is the program's message, not a stack trace")
+
+	// With no failures tolerated, scheduling stops after the first failure.
+	rep, err = newRunner(rollout.Parallel(1), rollout.MaxFailures(rollout.FailureTolerance{Count: 0})).Up(context.Background(), accounts)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+	require.Equal(t, 1, rep.Counts.Failed)
+	require.Equal(t, 2, rep.Counts.NotStarted)
+	for _, res := range rep.Results {
+		if res.Status == rollout.StatusNotStarted {
+			require.Contains(t, res.Error, "--max-failures")
+		}
+	}
+}
+
+func TestVendorProgramWithoutAWSPluginFailsEarly(t *testing.T) {
+	if ok, where := pulumicli.AWSPluginInstalled(); ok {
+		t.Skipf("pulumi-resource-aws is installed at %s: the missing-plugin path cannot be shown here", where)
+	}
+	cmd := pulumiCLI(t)
+	backend := t.TempDir()
+	dep := stubDeployment("")
+	dep.NeedsAWSPlugin = true
+	r, err := rollout.New(dep, rollout.PulumiCommand(cmd), rollout.Backend("file://"+backend), rollout.Passphrase(passphrase))
+	require.NoError(t, err)
+	_, err = r.Up(context.Background(), []targets.Account{{ID: "111111111111"}})
+	require.ErrorContains(t, err, "pulumi-resource-aws v6.83.0")
+	require.ErrorContains(t, err, "pulumi plugin install resource aws v6.83.0")
+	entries, _ := os.ReadDir(backend)
+	require.Empty(t, entries, "nothing was deployed")
+}
+
+func TestNewValidates(t *testing.T) {
+	cmd := pulumiCLI(t)
+	tests := []struct {
+		opts []rollout.Option
+		want string
+	}{
+		{[]rollout.Option{rollout.Backend("file://" + t.TempDir())}, "no secrets passphrase"},
+		{[]rollout.Option{rollout.Passphrase("x"), rollout.Backend("ftp://nope")}, `--backend "ftp://nope"`},
+		{[]rollout.Option{rollout.Passphrase("x"), rollout.Parallel(0)}, "--parallel 0"},
+		{[]rollout.Option{rollout.Passphrase("x"), rollout.StackPrefix("bad prefix")}, "--stack-prefix"},
+		{[]rollout.Option{rollout.Passphrase("x"), rollout.ExecutionRole(access.ExecutionRole{NameOrTemplate: "arn:aws:iam::1:role/x"})}, "{account}"},
+	}
+	for _, tt := range tests {
+		_, err := rollout.New(stubDeployment(""), append([]rollout.Option{rollout.PulumiCommand(cmd)}, tt.opts...)...)
+		require.ErrorContains(t, err, tt.want)
+	}
+}
+
+func TestFailureTolerance(t *testing.T) {
+	tests := []struct {
+		in    string
+		total int
+		limit int
+		err   bool
+	}{
+		{"0", 10, 0, false}, {"3", 10, 3, false}, {"10%", 50, 5, false}, {"25%", 10, 2, false},
+		{"", 10, int(^uint(0) >> 1), false}, {"-1", 0, 0, true}, {"abc", 0, 0, true}, {"120%", 0, 0, true},
+	}
+	for _, tt := range tests {
+		ft, err := rollout.ParseFailureTolerance(tt.in)
+		if tt.err {
+			require.Error(t, err, tt.in)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, tt.limit, ft.Limit(tt.total), tt.in)
+	}
+}
+
+func assertNoSecrets(t *testing.T, dir string, secrets ...string) {
+	t.Helper()
+	require.NoError(t, filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		for _, s := range secrets {
+			require.NotContains(t, string(b), s, "%s contains a secret", path)
+		}
+		return nil
+	}))
+}
+
+func sortedIDs(accts []targets.Account) []string {
+	out := make([]string, len(accts))
+	for i, a := range accts {
+		out[i] = a.ID
+	}
+	sort.Strings(out)
+	return out
+}
+
+
+func projectFor() workspace.Project {
+	return workspace.Project{Name: "byoc-access", Runtime: workspace.NewProjectRuntimeInfo("go", nil)}
+}
