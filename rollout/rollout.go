@@ -359,10 +359,10 @@ func backoff(base time.Duration, attempt int) time.Duration {
 // keep a headless CLI from reaching for the network.
 func (r *Runner) env() map[string]string {
 	env := map[string]string{
-		"PULUMI_BACKEND_URL":                         r.opts.Backend,
-		"PULUMI_SKIP_UPDATE_CHECK":                   "true",
+		"PULUMI_BACKEND_URL":                          r.opts.Backend,
+		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-		"PULUMI_SKIP_CONFIRMATIONS":                  "true",
+		"PULUMI_SKIP_CONFIRMATIONS":                   "true",
 	}
 	if r.opts.Passphrase != "" {
 		env["PULUMI_CONFIG_PASSPHRASE"] = r.opts.Passphrase

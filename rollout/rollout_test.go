@@ -309,7 +309,6 @@ func sortedIDs(accts []targets.Account) []string {
 	return out
 }
 
-
 func projectFor() workspace.Project {
 	return workspace.Project{Name: "byoc-access", Runtime: workspace.NewProjectRuntimeInfo("go", nil)}
 }
