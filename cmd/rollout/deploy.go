@@ -1,0 +1,69 @@
+package main
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/spf13/cobra"
+
+	"github.com/byoc-access/byoc-access/rollout"
+)
+
+func init() {
+	extraCommands = append(extraCommands,
+		func() *cobra.Command { return newDeployCmd(rollout.OpPreview) },
+		func() *cobra.Command { return newDeployCmd(rollout.OpUp) },
+	)
+}
+
+type deployInput struct {
+	vendor vendorFlags
+	fleet  fleetFlags
+}
+
+func newDeployCmd(op rollout.Operation) *cobra.Command {
+	in := &deployInput{}
+	short := "Deploy the vendor's access into every target account (one stack per account)"
+	if op == rollout.OpPreview {
+		short = "Preview every target account: what up would create, update or delete"
+	}
+	c := &cobra.Command{
+		Use:   string(op) + " --vendor NAME|--spec FILE [--param k=v ...] [filters]",
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE:  func(c *cobra.Command, _ []string) error { return runDeploy(c, op, in) },
+	}
+	in.vendor.register(c)
+	in.fleet.register(c)
+	return c
+}
+
+func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
+	ctx := c.Context()
+	if err := in.fleet.check(); err != nil {
+		return err
+	}
+	dep, err := vendorDeployment(&in.vendor, in.fleet.targets.Region)
+	if err != nil {
+		return err
+	}
+	r, runDir, err := in.fleet.runner(ctx, c, op, dep)
+	if err != nil {
+		return err
+	}
+	res, err := in.fleet.targets.resolve(ctx, func() (aws.Config, error) { return in.fleet.aws(ctx) })
+	if err != nil {
+		return err
+	}
+	if len(res.Targets) == 0 {
+		return usagef("no target accounts: the filters select none (%d skipped); `rollout accounts` shows what they select", len(res.Skipped))
+	}
+	var rep *rollout.Report
+	if op == rollout.OpPreview {
+		rep, err = r.Preview(ctx, res.Targets)
+	} else {
+		rep, err = r.Up(ctx, res.Targets)
+	}
+	if err != nil {
+		return err
+	}
+	return finish(c, &in.fleet, rep, runDir)
+}

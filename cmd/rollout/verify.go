@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/byoc-access/byoc-access/iamstate"
+	"github.com/byoc-access/byoc-access/render"
+	"github.com/byoc-access/byoc-access/rollout/access"
+	"github.com/byoc-access/byoc-access/rollout/targets"
+	"github.com/byoc-access/byoc-access/snapshot"
+	"github.com/byoc-access/byoc-access/verify"
+)
+
+func init() { extraCommands = append(extraCommands, newSnapshotCmd, newVerifyCmd) }
+
+// liveReader reads an account's IAM through the execution role.
+type liveReader struct {
+	base aws.Config
+	role access.ExecutionRole
+	// direct reads with the base credentials, for an account they already act in.
+	direct bool
+}
+
+func (l liveReader) iam(accountID string) *iam.Client {
+	if l.direct {
+		return iam.NewFromConfig(l.base)
+	}
+	return iam.NewFromConfig(l.role.Credentials(l.base, sts.NewFromConfig(l.base), l.role.Partition, accountID))
+}
+
+func (l liveReader) snapshot(ctx context.Context, want *iamstate.Account) (*iamstate.Account, error) {
+	got, err := snapshot.Take(ctx, l.iam(want.AccountID), want.AccountID, snapshot.NamesOf(want))
+	if err != nil && access.IsAccessDenied(err) {
+		return nil, fmt.Errorf("account %s: read IAM through %s: %s", want.AccountID, l.role.RoleARN(l.role.Partition, want.AccountID), access.Reason(err))
+	}
+	return got, err
+}
+
+type snapshotInput struct {
+	vendor    vendorFlags
+	fleet     fleetFlags
+	AccountID string
+	Direct    bool
+}
+
+func newSnapshotCmd() *cobra.Command {
+	in := &snapshotInput{}
+	c := &cobra.Command{
+		Use:   "snapshot --account-id ID --vendor NAME|--spec FILE [--param k=v ...]",
+		Short: "Print the live IAM state of the vendor's roles and policies in an account, as render prints it",
+		Args:  cobra.NoArgs,
+		RunE:  func(c *cobra.Command, _ []string) error { return runSnapshot(c, in) },
+	}
+	in.vendor.register(c)
+	in.fleet.register(c)
+	c.Flags().StringVar(&in.AccountID, "account-id", "", "the account to read")
+	c.Flags().BoolVar(&in.Direct, "direct", false, "read with the current credentials instead of assuming the execution role")
+	return c
+}
+
+func runSnapshot(c *cobra.Command, in *snapshotInput) error {
+	ctx := c.Context()
+	if err := targets.ValidateAccountID(in.AccountID); err != nil {
+		return usagef("--account-id: %v", err)
+	}
+	if err := in.fleet.check(); err != nil {
+		return err
+	}
+	want, err := renderFor(&in.vendor, in.AccountID, in.fleet.targets.Region)
+	if err != nil {
+		return err
+	}
+	base, err := in.fleet.aws(ctx)
+	if err != nil {
+		return err
+	}
+	got, err := liveReader{base: base, role: in.fleet.role(), direct: in.Direct}.snapshot(ctx, want)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(c.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(got)
+}
+
+func renderFor(vf *vendorFlags, accountID, region string) (*iamstate.Account, error) {
+	spec, params, err := vf.load()
+	if err != nil {
+		return nil, err
+	}
+	tags, err := vf.tags()
+	if err != nil {
+		return nil, err
+	}
+	state, err := render.Render(spec, render.Options{AccountID: accountID, Region: region, Params: params, Tags: tags})
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	return state, nil
+}
+
+type verifyInput struct {
+	vendor vendorFlags
+	fleet  fleetFlags
+}
+
+func newVerifyCmd() *cobra.Command {
+	in := &verifyInput{}
+	c := &cobra.Command{
+		Use:   "verify --vendor NAME|--spec FILE [--param k=v ...] [filters]",
+		Short: "Compare what the spec grants with what each live account grants; exit 1 on any drift",
+		Long: `verify renders the vendor spec for every target account and compares it with the live IAM
+roles and policies, read through the execution role. It needs no Pulumi state, so it also
+audits accounts onboarded by console, CloudFormation or Terraform.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runVerify(c, in) },
+	}
+	in.vendor.register(c)
+	in.fleet.register(c)
+	return c
+}
+
+// AccountVerification is one account's verify outcome.
+type AccountVerification struct {
+	AccountID string           `json:"accountId"`
+	Name      string           `json:"name,omitempty"`
+	Findings  []verify.Finding `json:"findings"`
+	Error     string           `json:"error,omitempty"`
+}
+
+func runVerify(c *cobra.Command, in *verifyInput) error {
+	ctx := c.Context()
+	if err := in.fleet.check(); err != nil {
+		return err
+	}
+	if _, _, err := in.vendor.load(); err != nil {
+		return err
+	}
+	base, err := in.fleet.aws(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := in.fleet.targets.resolve(ctx, func() (aws.Config, error) { return base, nil })
+	if err != nil {
+		return err
+	}
+	if len(res.Targets) == 0 {
+		return usagef("no target accounts: the filters select none")
+	}
+	reader := liveReader{base: base, role: in.fleet.role()}
+	out := make([]AccountVerification, len(res.Targets))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(in.fleet.Parallel)
+	var mu sync.Mutex
+	for i, a := range res.Targets {
+		g.Go(func() error {
+			v := AccountVerification{AccountID: a.ID, Name: a.Name, Findings: []verify.Finding{}}
+			want, err := renderFor(&in.vendor, a.ID, in.fleet.targets.Region)
+			if err == nil {
+				var got *iamstate.Account
+				if got, err = reader.snapshot(gctx, want); err == nil {
+					v.Findings = verify.Compare(want, got)
+				}
+			}
+			if err != nil {
+				v.Error = err.Error()
+			}
+			mu.Lock()
+			out[i] = v
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+	sort.Slice(out, func(i, j int) bool { return out[i].AccountID < out[j].AccountID })
+
+	drifted, failed := 0, 0
+	for _, v := range out {
+		if v.Error != "" {
+			failed++
+		} else if len(v.Findings) > 0 {
+			drifted++
+		}
+	}
+	w := c.OutOrStdout()
+	if in.fleet.Output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACCOUNT\tRESOURCE\tDRIFT\tDETAIL")
+		for _, v := range out {
+			if v.Error != "" {
+				fmt.Fprintf(tw, "%s\t-\terror\t%s\n", v.AccountID, v.Error)
+				continue
+			}
+			if len(v.Findings) == 0 {
+				fmt.Fprintf(tw, "%s\t-\tnone\tmatches the spec\n", v.AccountID)
+			}
+			for _, f := range v.Findings {
+				detail := f.Detail
+				if len(f.Want) > 0 {
+					detail += "; want " + strings.Join(f.Want, ", ")
+				}
+				if len(f.Got) > 0 {
+					detail += "; found " + strings.Join(f.Got, ", ")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.AccountID, f.Resource, f.Kind, detail)
+			}
+		}
+		_ = tw.Flush()
+		fmt.Fprintf(w, "\n%d accounts: %d match, %d drifted, %d could not be read\n", len(out), len(out)-drifted-failed, drifted, failed)
+	}
+	if drifted+failed > 0 {
+		return failedError{msg: fmt.Sprintf("drift in %d accounts, %d unreadable", drifted, failed)}
+	}
+	return nil
+}
