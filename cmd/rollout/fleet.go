@@ -374,4 +374,3 @@ func (p *progress) event(e rollout.Event) {
 	}
 	fmt.Fprintln(p.w, line)
 }
-
