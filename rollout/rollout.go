@@ -194,11 +194,6 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 	if len(accounts) == 0 {
 		return nil, errors.New("no target accounts: check the OU, account and tag filters (rollout accounts lists what they select)")
 	}
-	if r.dep.NeedsAWSPlugin && op != OpStatus {
-		if ok, _ := pulumicli.AWSPluginInstalled(); !ok {
-			return nil, pulumicli.MissingAWSPlugin()
-		}
-	}
 	if r.opts.RunDir != "" {
 		if err := os.MkdirAll(r.opts.RunDir, 0o755); err != nil {
 			return nil, fmt.Errorf("run directory: %w", err)
@@ -214,6 +209,18 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 	denied := map[string]error{}
 	if r.opts.AWS != nil && op != OpStatus {
 		denied = access.Preflight(ctx, *r.opts.AWS, sts.NewFromConfig(*r.opts.AWS), r.opts.ExecutionRole, accounts, r.opts.Parallel)
+	}
+	// The plugin check comes after the preflight, which needs no plugin, and before any stack
+	// is touched.
+	if r.dep.NeedsAWSPlugin && op != OpStatus {
+		if ok, _ := pulumicli.AWSPluginInstalled(); !ok {
+			err := pulumicli.MissingAWSPlugin()
+			if r.opts.AWS != nil {
+				err = fmt.Errorf("preflight: %d of %d accounts reachable through %s; %w", len(accounts)-len(denied), len(accounts),
+					r.opts.ExecutionRole.RoleARN(r.opts.ExecutionRole.Partition, "ACCOUNT"), err)
+			}
+			return nil, err
+		}
 	}
 
 	limit := r.opts.MaxFailures.Limit(len(accounts))
