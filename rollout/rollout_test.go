@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -311,4 +312,39 @@ func sortedIDs(accts []targets.Account) []string {
 
 func projectFor() workspace.Project {
 	return workspace.Project{Name: "byoc-access", Runtime: workspace.NewProjectRuntimeInfo("go", nil)}
+}
+
+func TestS3Backend(t *testing.T) {
+	cmd := pulumiCLI(t)
+	m := testenv.StartMoto(t)
+	_, err := s3.NewFromConfig(m.AWSConfig(t), func(o *s3.Options) { o.UsePathStyle = true }).
+		CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("byoc-state")})
+	require.NoError(t, err)
+	backend := fmt.Sprintf("s3://byoc-state?endpoint=%s&s3ForcePathStyle=true&region=us-east-1", m.Endpoint)
+	env := map[string]string{}
+	for _, kv := range m.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	accounts := []targets.Account{{ID: "111111111111"}, {ID: "222222222222"}}
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase),
+		rollout.Env(env), rollout.StackPrefix("prod"))
+	require.NoError(t, err)
+	rep, err := r.Up(context.Background(), accounts)
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.Counts.Succeeded, "%+v", rep.Results)
+	require.Equal(t, "prod-111111111111", rep.Results[0].Stack)
+
+	objs, err := s3.NewFromConfig(m.AWSConfig(t), func(o *s3.Options) { o.UsePathStyle = true }).
+		ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("byoc-state")})
+	require.NoError(t, err)
+	var keys []string
+	for _, o := range objs.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	require.Contains(t, strings.Join(keys, "\n"), "prod-111111111111.json", "the state is in the bucket")
+
+	rep, err = r.Up(context.Background(), accounts)
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.Counts.Unchanged)
 }
