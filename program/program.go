@@ -26,6 +26,8 @@ const (
 	KeyParams    = "params"
 	KeyAccountID = "accountId"
 	KeyTags      = "tags"
+	// KeyAdopt lists existing resources ("role/NAME", "policy/NAME") to import, as JSON.
+	KeyAdopt = "adopt"
 )
 
 // Config is one stack's configuration: which vendor, with which parameters, in which account.
@@ -41,6 +43,8 @@ type Config struct {
 	Tags map[string]string
 	// Region is the provider's region (aws:region).
 	Region string
+	// Adopt lists existing resources to import instead of create.
+	Adopt []string
 }
 
 // ReadConfig reads and checks the stack configuration.
@@ -54,6 +58,9 @@ func ReadConfig(ctx *pulumi.Context) (Config, error) {
 	}
 	if err := cfg.TryObject(KeyParams, &c.Params); err != nil && !isMissing(err) {
 		return c, fmt.Errorf("config %s:%s: want an object of vendor parameters: %w", Project, KeyParams, err)
+	}
+	if err := cfg.TryObject(KeyAdopt, &c.Adopt); err != nil && !isMissing(err) {
+		return c, fmt.Errorf("config %s:%s: want a JSON list such as [\"role/NAME\"]: %w", Project, KeyAdopt, err)
 	}
 	if err := cfg.TryObject(KeyTags, &c.Tags); err != nil && !isMissing(err) {
 		return c, fmt.Errorf("config %s:%s: want an object of tag names to values: %w", Project, KeyTags, err)
@@ -84,12 +91,17 @@ func Deploy(ctx *pulumi.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("config %s:%s/%s: %w", Project, KeyVendor, KeySpecFile, err)
 	}
+	adopt := map[string]bool{}
+	for _, name := range c.Adopt {
+		adopt[name] = true
+	}
 	va, err := components.NewVendorAccess(ctx, spec.Name, &components.VendorAccessArgs{
 		Spec:      spec,
 		Params:    c.Params,
 		AccountID: c.AccountID,
 		Region:    c.Region,
 		Tags:      c.Tags,
+		Adopt:     adopt,
 	})
 	if err != nil {
 		return err

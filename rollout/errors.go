@@ -25,6 +25,7 @@ const (
 	KindPluginMissing Kind = "plugin-missing"
 	KindConfig        Kind = "config"
 	KindEngine        Kind = "engine"
+	KindConflict      Kind = "conflict"
 )
 
 // AccountError is one account's failure, with its kind and the one line that explains it.
@@ -60,6 +61,9 @@ func IsThrottled(err error) bool { return kindOf(err) == KindThrottled }
 
 // IsTimeout reports whether the account's operation ran past its timeout.
 func IsTimeout(err error) bool { return kindOf(err) == KindTimeout }
+
+// IsConflict reports whether resources the program would create already exist in the account.
+func IsConflict(err error) bool { return kindOf(err) == KindConflict }
 
 // IsPluginMissing reports whether a Pulumi plugin the program needs is not installed.
 func IsPluginMissing(err error) bool { return kindOf(err) == KindPluginMissing }

@@ -52,6 +52,8 @@ type Options struct {
 	Pulumi auto.PulumiCommand
 	// Backoff is the first retry delay; it doubles each time, with jitter, up to 30s.
 	Backoff time.Duration
+	// Adopt imports resources that already exist with the program's names instead of failing.
+	Adopt bool
 }
 
 // Option sets one of the Options.
@@ -104,6 +106,9 @@ func OnEvent(f func(Event)) Option { return func(o *Options) { o.OnEvent = f } }
 
 // PulumiCommand shares one CLI across every workspace.
 func PulumiCommand(cmd auto.PulumiCommand) Option { return func(o *Options) { o.Pulumi = cmd } }
+
+// Adopt imports existing resources into new stacks (see Deployment.Existing).
+func Adopt(adopt bool) Option { return func(o *Options) { o.Adopt = adopt } }
 
 // Backoff sets the first retry delay.
 func Backoff(d time.Duration) Option { return func(o *Options) { o.Backoff = d } }

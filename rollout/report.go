@@ -23,6 +23,7 @@ const (
 	OpUp      Operation = "up"
 	OpDestroy Operation = "destroy"
 	OpStatus  Operation = "status"
+	OpDrift   Operation = "drift"
 )
 
 // Status is an account's outcome in a run.
@@ -56,6 +57,8 @@ type Result struct {
 	LastUpdate string `json:"lastUpdate,omitempty"`
 	LastResult string `json:"lastResult,omitempty"`
 	LogFile    string `json:"logFile,omitempty"`
+	// Drifted is set by drift when the refreshed stack differs from the program.
+	Drifted bool `json:"drifted,omitempty"`
 }
 
 // Report is a run's outcome across accounts.
@@ -80,6 +83,7 @@ type Counts struct {
 	Cancelled  int `json:"cancelled"`
 	Changed    int `json:"changed"`
 	Unchanged  int `json:"unchanged"`
+	Drifted    int `json:"drifted"`
 }
 
 // Failed reports whether any account failed, was cancelled or never started.
@@ -93,6 +97,9 @@ func (r *Report) count() {
 		switch res.Status {
 		case StatusSucceeded:
 			c.Succeeded++
+			if res.Drifted {
+				c.Drifted++
+			}
 			if changed(res.Changes) {
 				c.Changed++
 			} else {

@@ -7,6 +7,7 @@ package rollout
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -43,6 +45,14 @@ type Deployment struct {
 	// NeedsAWSPlugin says the program creates AWS resources, so runs check for the plugin
 	// before touching any stack.
 	NeedsAWSPlugin bool
+	// Existing, when set, lists what the program would create that already exists in an
+	// account ("role/NAME", "policy/NAME"), read with the account's assumed-role config. The
+	// preflight uses it on new stacks: without Adopt such an account fails with the list
+	// instead of failing later with EntityAlreadyExists; with Adopt the names are handed to the
+	// program as config key AdoptKey so it imports them.
+	Existing func(ctx context.Context, a targets.Account, cfg aws.Config) ([]string, error)
+	// AdoptKey is the config key that carries the names to import, as a JSON list.
+	AdoptKey string
 }
 
 // EventType says what happened to an account.
@@ -175,6 +185,12 @@ func (r *Runner) Preview(ctx context.Context, accounts []targets.Account) (*Repo
 // Destroy removes what the program created in every account (offboarding).
 func (r *Runner) Destroy(ctx context.Context, accounts []targets.Account) (*Report, error) {
 	return r.run(ctx, OpDestroy, accounts)
+}
+
+// Drift refreshes every account's stack from the cloud and previews the program against it:
+// any change the preview shows is drift between what was deployed and what exists.
+func (r *Runner) Drift(ctx context.Context, accounts []targets.Account) (*Report, error) {
+	return r.run(ctx, OpDrift, accounts)
 }
 
 // Status reads every account's stack from state, without running the program.
@@ -321,10 +337,14 @@ func (r *Runner) account(ctx context.Context, op Operation, a targets.Account, r
 		if r.opts.Timeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, r.opts.Timeout)
 		}
+		res.Status = StatusNotStarted
 		err := r.once(actx, op, a, res, logFile)
 		if err == nil {
 			cancel()
-			res.Status, res.Kind, res.Error = StatusSucceeded, "", ""
+			// once marks accounts it had nothing to do for as skipped, with the reason.
+			if res.Status != StatusSkipped {
+				res.Status, res.Kind, res.Error = StatusSucceeded, "", ""
+			}
 			return
 		}
 		ae := classify(actx, a.ID, err)
@@ -427,7 +447,7 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 		if err != nil {
 			if auto.IsSelectStack404Error(err) {
 				if op == OpDestroy {
-					res.Status = StatusSkipped
+					res.Status, res.Error = StatusSkipped, "no stack: nothing to destroy"
 					return nil
 				}
 				return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: "no stack " + name + " in " + r.opts.Backend + ": the account was never deployed", Err: err}
@@ -440,6 +460,23 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 		return r.destroy(ctx, stack, ws, res, log)
 	}
 
+	if op == OpDrift {
+		stack, err := auto.SelectStack(ctx, name, ws)
+		if err != nil {
+			if auto.IsSelectStack404Error(err) {
+				res.Status = StatusSkipped
+				res.Error = "no stack: the account is not managed by byoc-access here"
+				return nil
+			}
+			return err
+		}
+		return r.drift(ctx, stack, a, res, log)
+	}
+
+	adopt, err := r.adoptions(ctx, ws, a)
+	if err != nil {
+		return err
+	}
 	stack, err := auto.UpsertStack(ctx, name, ws)
 	if err != nil {
 		return fmt.Errorf("stack %s: %w", name, err)
@@ -447,6 +484,9 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 	cfg, err := r.stackConfig(a)
 	if err != nil {
 		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
+	}
+	if r.dep.AdoptKey != "" {
+		cfg[r.dep.AdoptKey] = auto.ConfigValue{Value: adopt}
 	}
 	if err := stack.SetAllConfigWithOptions(ctx, cfg, &auto.ConfigOptions{Path: true}); err != nil {
 		return fmt.Errorf("set config: %w", err)
@@ -478,6 +518,64 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 			res.Changes = *ur.Summary.ResourceChanges
 		}
 		fillOutputs(res, ur.Outputs)
+	}
+	return nil
+}
+
+// adoptions checks a new stack's account for resources the program would create that already
+// exist. It returns the JSON list to hand to the program when adopting.
+func (r *Runner) adoptions(ctx context.Context, ws auto.Workspace, a targets.Account) (string, error) {
+	if r.dep.Existing == nil || r.opts.AWS == nil {
+		return "[]", nil
+	}
+	if _, err := auto.SelectStack(ctx, r.StackName(a.ID), ws); err == nil {
+		// A deployed stack manages its resources already.
+		return "[]", nil
+	} else if !auto.IsSelectStack404Error(err) {
+		return "", err
+	}
+	role := r.opts.ExecutionRole
+	cfg := role.Credentials(*r.opts.AWS, sts.NewFromConfig(*r.opts.AWS), role.Partition, a.ID)
+	existing, err := r.dep.Existing(ctx, a, cfg)
+	if err != nil {
+		return "", fmt.Errorf("look for existing resources: %w", err)
+	}
+	if len(existing) == 0 {
+		return "[]", nil
+	}
+	if !r.opts.Adopt {
+		return "", &AccountError{AccountID: a.ID, Kind: KindConflict,
+			Reason: fmt.Sprintf("already exist in the account: %s; pass --adopt to bring them under management, or remove them", strings.Join(existing, ", "))}
+	}
+	b, err := json.Marshal(existing)
+	return string(b), err
+}
+
+func (r *Runner) drift(ctx context.Context, stack auto.Stack, a targets.Account, res *Result, log *os.File) error {
+	cfg, err := r.stackConfig(a)
+	if err != nil {
+		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
+	}
+	if r.dep.AdoptKey != "" {
+		cfg[r.dep.AdoptKey] = auto.ConfigValue{Value: "[]"}
+	}
+	if err := stack.SetAllConfigWithOptions(ctx, cfg, &auto.ConfigOptions{Path: true}); err != nil {
+		return fmt.Errorf("set config: %w", err)
+	}
+	opts := []optpreview.Option{optpreview.Refresh()}
+	if log != nil {
+		opts = append(opts, optpreview.ProgressStreams(log), optpreview.ErrorProgressStreams(log))
+	}
+	pr, err := stack.Preview(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	res.Changes = map[string]int{}
+	for k, v := range pr.ChangeSummary {
+		res.Changes[string(k)] = v
+	}
+	if changed(res.Changes) {
+		res.Drifted = true
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package rollout_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,8 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -58,6 +62,7 @@ func stubProgram(failFor string) pulumi.RunFunc {
 		ctx.Export("vendor", pulumi.String(cfg.Require("vendor")))
 		ctx.Export("assumedRole", pulumi.String(role["roleArn"]))
 		ctx.Export("region", pulumi.String(pconfig.New(ctx, "aws").Require("region")))
+		ctx.Export("adopt", pulumi.String(cfg.Get("adopt")))
 		return nil
 	}
 }
@@ -347,4 +352,90 @@ func TestS3Backend(t *testing.T) {
 	rep, err = r.Up(context.Background(), accounts)
 	require.NoError(t, err)
 	require.Equal(t, 2, rep.Counts.Unchanged)
+}
+
+func TestAdoptConflicts(t *testing.T) {
+	cmd := pulumiCLI(t)
+	m, accounts := fleet(t, 2)
+	clean, taken := accounts[0], accounts[1]
+	role := access.ExecutionRole{}
+	base := sdkConfig(t, m.Endpoint)
+
+	// Someone created the vendor's role in one account by hand.
+	takenIAM := iam.NewFromConfig(role.Credentials(base, sts.NewFromConfig(base), "aws", taken.ID))
+	_, err := takenIAM.CreateRole(context.Background(), &iam.CreateRoleInput{
+		RoleName: aws.String("StubRole"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)})
+	require.NoError(t, err)
+
+	dep := stubDeployment("")
+	dep.AdoptKey = "byoc-access:adopt"
+	dep.Existing = func(ctx context.Context, a targets.Account, cfg aws.Config) ([]string, error) {
+		_, err := iam.NewFromConfig(cfg).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("StubRole")})
+		var nse *iamtypes.NoSuchEntityException
+		if errors.As(err, &nse) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []string{"role/StubRole"}, nil
+	}
+	backend := "file://" + t.TempDir()
+	newRunner := func(adopt bool) *rollout.Runner {
+		r, err := rollout.New(dep, rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase),
+			rollout.Preflight(base), rollout.Adopt(adopt))
+		require.NoError(t, err)
+		return r
+	}
+
+	rep, err := newRunner(false).Up(context.Background(), accounts)
+	require.NoError(t, err)
+	byID := resultsByID(rep)
+	require.Equal(t, rollout.StatusSucceeded, byID[clean.ID].Status)
+	require.Equal(t, rollout.KindConflict, byID[taken.ID].Kind)
+	require.Contains(t, byID[taken.ID].Error, "role/StubRole")
+	require.Contains(t, byID[taken.ID].Error, "--adopt")
+
+	rep, err = newRunner(true).Up(context.Background(), []targets.Account{taken})
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+	require.Equal(t, `["role/StubRole"]`, rep.Results[0].Outputs["adopt"], "the program is told what to import")
+}
+
+func TestDrift(t *testing.T) {
+	cmd := pulumiCLI(t)
+	backend := "file://" + t.TempDir()
+	accounts := []targets.Account{{ID: "111111111111"}, {ID: "222222222222"}, {ID: "333333333333"}}
+	name := "vendor"
+	dep := stubDeployment("")
+	dep.Program = func(ctx *pulumi.Context) error {
+		comp := &stub{}
+		// The component's name stands in for what the cloud would report changed.
+		n := name
+		if pconfig.New(ctx, "byoc-access").Require("accountId") != accounts[1].ID {
+			n = "vendor"
+		}
+		return ctx.RegisterComponentResource("byoc-access:test:VendorAccessStub", n, comp)
+	}
+	r, err := rollout.New(dep, rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase), rollout.Parallel(3))
+	require.NoError(t, err)
+	_, err = r.Up(context.Background(), accounts[:2])
+	require.NoError(t, err)
+
+	name = "vendor-changed"
+	rep, err := r.Drift(context.Background(), accounts)
+	require.NoError(t, err)
+	byID := resultsByID(rep)
+	require.False(t, byID[accounts[0].ID].Drifted)
+	require.True(t, byID[accounts[1].ID].Drifted, "%+v", byID[accounts[1].ID])
+	require.Equal(t, rollout.StatusSkipped, byID[accounts[2].ID].Status, "an account without a stack is not managed here")
+	require.Equal(t, 1, rep.Counts.Drifted)
+}
+
+func resultsByID(rep *rollout.Report) map[string]rollout.Result {
+	out := map[string]rollout.Result{}
+	for _, r := range rep.Results {
+		out[r.Account.ID] = r
+	}
+	return out
 }

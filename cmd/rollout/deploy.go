@@ -11,6 +11,7 @@ func init() {
 	extraCommands = append(extraCommands,
 		func() *cobra.Command { return newDeployCmd(rollout.OpPreview) },
 		func() *cobra.Command { return newDeployCmd(rollout.OpUp) },
+		func() *cobra.Command { return newDeployCmd(rollout.OpDrift) },
 	)
 }
 
@@ -22,8 +23,11 @@ type deployInput struct {
 func newDeployCmd(op rollout.Operation) *cobra.Command {
 	in := &deployInput{}
 	short := "Deploy the vendor's access into every target account (one stack per account)"
-	if op == rollout.OpPreview {
+	switch op {
+	case rollout.OpPreview:
 		short = "Preview every target account: what up would create, update or delete"
+	case rollout.OpDrift:
+		short = "Refresh each managed account from AWS and preview: any change is drift; exit 1 on drift"
 	}
 	c := &cobra.Command{
 		Use:   string(op) + " --vendor NAME|--spec FILE [--param k=v ...] [filters]",
@@ -57,9 +61,12 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 		return usagef("no target accounts: the filters select none (%d skipped); `rollout accounts` shows what they select", len(res.Skipped))
 	}
 	var rep *rollout.Report
-	if op == rollout.OpPreview {
+	switch op {
+	case rollout.OpPreview:
 		rep, err = r.Preview(ctx, res.Targets)
-	} else {
+	case rollout.OpDrift:
+		rep, err = r.Drift(ctx, res.Targets)
+	default:
 		rep, err = r.Up(ctx, res.Targets)
 	}
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ import (
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/rollout/targets"
+	"github.com/byoc-access/byoc-access/snapshot"
 )
 
 // targetFlags choose the accounts.
@@ -116,6 +118,7 @@ type fleetFlags struct {
 	Retries             int
 	WaitLock            bool
 	NoPreflight         bool
+	Adopt               bool
 	Output              string
 	RunDir              string
 
@@ -140,6 +143,7 @@ func (f *fleetFlags) register(c *cobra.Command) {
 	fl.BoolVar(&f.WaitLock, "wait-lock", false, "when a stack is locked by another run, wait and retry instead of failing")
 	fl.BoolVar(&f.NoPreflight, "no-preflight", false, "skip the AssumeRole check of every account before deploying")
 	fl.StringVar(&f.Output, "output", "text", "text or json (the report on stdout)")
+	fl.BoolVar(&f.Adopt, "adopt", false, "up: import roles and policies that already exist with the spec's names instead of failing")
 	fl.StringVar(&f.RunDir, "run-dir", "", "directory for per-account logs and reports (default .byoc-access/runs/TIME-OP)")
 }
 
@@ -227,7 +231,7 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 		rollout.Backend(f.backend()), rollout.Passphrase(pass), rollout.StackPrefix(f.StackPrefix),
 		rollout.Region(f.targets.Region), rollout.ExecutionRole(f.role()), rollout.Parallel(f.Parallel),
 		rollout.MaxFailures(tol), rollout.Timeout(f.Timeout), rollout.Retries(f.Retries), rollout.WaitLock(f.WaitLock),
-		rollout.RunDir(runDir), rollout.OnEvent(newProgress(c.ErrOrStderr()).event),
+		rollout.RunDir(runDir), rollout.OnEvent(newProgress(c.ErrOrStderr()).event), rollout.Adopt(f.Adopt),
 	}
 	if !f.NoPreflight && op != rollout.OpStatus && f.targets.AccountsFile == "" {
 		cfg, err := f.aws(ctx)
@@ -276,6 +280,26 @@ func vendorDeployment(vf *vendorFlags, region string) (rollout.Deployment, error
 		StackConfig: func(a targets.Account) (map[string]string, error) {
 			return program.Config{Vendor: vf.Vendor, SpecFile: specFile, Params: params, AccountID: a.ID, Tags: tags}.StackConfig()
 		},
+		AdoptKey: program.Project + ":" + program.KeyAdopt,
+		// What the spec would create that already exists, read like verify reads it.
+		Existing: func(ctx context.Context, a targets.Account, cfg aws.Config) ([]string, error) {
+			want, err := render.Render(spec, render.Options{AccountID: a.ID, Region: region, Params: params, Tags: tags})
+			if err != nil {
+				return nil, err
+			}
+			got, err := snapshot.Take(ctx, iam.NewFromConfig(cfg), a.ID, snapshot.NamesOf(want))
+			if err != nil {
+				return nil, err
+			}
+			var out []string
+			for _, n := range program.SortedKeys(got.Roles) {
+				out = append(out, "role/"+n)
+			}
+			for _, n := range program.SortedKeys(got.Policies) {
+				out = append(out, "policy/"+n)
+			}
+			return out, nil
+		},
 	}, nil
 }
 
@@ -298,6 +322,9 @@ func finish(c *cobra.Command, f *fleetFlags, rep *rollout.Report, runDir string)
 	if rep.Interrupted {
 		return failedError{msg: "interrupted: the summary above covers what ran; run again to finish"}
 	}
+	if rep.Operation == rollout.OpDrift && rep.Counts.Drifted > 0 {
+		return failedError{msg: fmt.Sprintf("drift in %d of %d accounts", rep.Counts.Drifted, rep.Counts.Total)}
+	}
 	if rep.Failed() {
 		return failedError{msg: fmt.Sprintf("%d of %d accounts failed", rep.Counts.Failed+rep.Counts.Cancelled+rep.Counts.NotStarted, rep.Counts.Total)}
 	}
@@ -312,7 +339,11 @@ func printTable(w io.Writer, rep *rollout.Report) {
 		if r.Kind != "" {
 			errText = string(r.Kind) + ": " + errText
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account.ID, r.Account.Name, r.Account.OUPath, r.Status,
+		status := string(r.Status)
+		if r.Drifted {
+			status = "drifted"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account.ID, r.Account.Name, r.Account.OUPath, status,
 			r.Duration.Round(100*time.Millisecond), rollout.ChangeText(r.Changes), errText)
 	}
 	_ = tw.Flush()
