@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/byoc-access/byoc-access/lint"
 	"github.com/byoc-access/byoc-access/program"
 	"github.com/byoc-access/byoc-access/render"
 	"github.com/byoc-access/byoc-access/rollout"
@@ -264,6 +265,13 @@ func vendorDeployment(vf *vendorFlags, region string) (rollout.Deployment, error
 	}
 	if _, err := render.Render(spec, render.Options{AccountID: "000000000000", Region: region, Params: params, Tags: tags}); err != nil {
 		return rollout.Deployment{}, asUsage(err)
+	}
+	findings, err := lint.CheckSpec(spec, params)
+	if err != nil {
+		return rollout.Deployment{}, asUsage(err)
+	}
+	if err := lintBlocking(findings); err != nil {
+		return rollout.Deployment{}, err
 	}
 	specFile := ""
 	if vf.SpecFile != "" {
