@@ -28,6 +28,9 @@ const (
 	KeyTags      = "tags"
 	// KeyAdopt lists existing resources ("role/NAME", "policy/NAME") to import, as JSON.
 	KeyAdopt = "adopt"
+	// KeyFingerprint is set by the rollout and exported unchanged, so state records which
+	// inputs the last successful update used.
+	KeyFingerprint = "fingerprint"
 )
 
 // Config is one stack's configuration: which vendor, with which parameters, in which account.
@@ -45,16 +48,19 @@ type Config struct {
 	Region string
 	// Adopt lists existing resources to import instead of create.
 	Adopt []string
+	// Fingerprint is exported as the "fingerprint" output.
+	Fingerprint string
 }
 
 // ReadConfig reads and checks the stack configuration.
 func ReadConfig(ctx *pulumi.Context) (Config, error) {
 	cfg := config.New(ctx, Project)
 	c := Config{
-		Vendor:    cfg.Get(KeyVendor),
-		SpecFile:  cfg.Get(KeySpecFile),
-		AccountID: cfg.Get(KeyAccountID),
-		Region:    config.New(ctx, "aws").Get("region"),
+		Vendor:      cfg.Get(KeyVendor),
+		SpecFile:    cfg.Get(KeySpecFile),
+		AccountID:   cfg.Get(KeyAccountID),
+		Fingerprint: cfg.Get(KeyFingerprint),
+		Region:      config.New(ctx, "aws").Get("region"),
 	}
 	if err := cfg.TryObject(KeyParams, &c.Params); err != nil && !isMissing(err) {
 		return c, fmt.Errorf("config %s:%s: want an object of vendor parameters: %w", Project, KeyParams, err)
@@ -113,6 +119,7 @@ func Deploy(ctx *pulumi.Context, c Config) error {
 	ctx.Export("boundaryArn", va.BoundaryArn)
 	ctx.Export("externalId", va.ExternalID)
 	ctx.Export("handoff", va.Handoff)
+	ctx.Export("fingerprint", pulumi.String(c.Fingerprint))
 	return nil
 }
 

@@ -54,6 +54,10 @@ type Options struct {
 	Backoff time.Duration
 	// Adopt imports resources that already exist with the program's names instead of failing.
 	Adopt bool
+	// Force updates accounts whose fingerprint is unchanged.
+	Force bool
+	// Refresh refreshes each stack from the cloud before updating (and so never skips).
+	Refresh bool
 }
 
 // Option sets one of the Options.
@@ -109,6 +113,12 @@ func PulumiCommand(cmd auto.PulumiCommand) Option { return func(o *Options) { o.
 
 // Adopt imports existing resources into new stacks (see Deployment.Existing).
 func Adopt(adopt bool) Option { return func(o *Options) { o.Adopt = adopt } }
+
+// Force updates every account, even those whose fingerprint is unchanged.
+func Force(force bool) Option { return func(o *Options) { o.Force = force } }
+
+// Refresh refreshes each stack before updating it.
+func Refresh(refresh bool) Option { return func(o *Options) { o.Refresh = refresh } }
 
 // Backoff sets the first retry delay.
 func Backoff(d time.Duration) Option { return func(o *Options) { o.Backoff = d } }

@@ -59,6 +59,8 @@ type Result struct {
 	LogFile    string `json:"logFile,omitempty"`
 	// Drifted is set by drift when the refreshed stack differs from the program.
 	Drifted bool `json:"drifted,omitempty"`
+	// UpToDate is set when up skipped the account because its fingerprint was unchanged.
+	UpToDate bool `json:"upToDate,omitempty"`
 }
 
 // Report is a run's outcome across accounts.
@@ -84,6 +86,8 @@ type Counts struct {
 	Changed    int `json:"changed"`
 	Unchanged  int `json:"unchanged"`
 	Drifted    int `json:"drifted"`
+	// UpToDate counts accounts skipped because their fingerprint was unchanged.
+	UpToDate int `json:"upToDate"`
 }
 
 // Failed reports whether any account failed, was cancelled or never started.
@@ -99,6 +103,9 @@ func (r *Report) count() {
 			c.Succeeded++
 			if res.Drifted {
 				c.Drifted++
+			}
+			if res.UpToDate {
+				c.UpToDate++
 			}
 			if changed(res.Changes) {
 				c.Changed++

@@ -7,6 +7,9 @@ package rollout
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +57,13 @@ type Deployment struct {
 	Existing func(ctx context.Context, a targets.Account, cfg aws.Config) ([]string, error)
 	// AdoptKey is the config key that carries the names to import, as a JSON list.
 	AdoptKey string
+	// Version identifies the program and spec (e.g. the binary's version and a hash of the
+	// vendor spec); it is part of each account's fingerprint.
+	Version string
+	// FingerprintKey is the config key the rollout sets to the account's fingerprint; the
+	// program must export it as the stack output "fingerprint", so that a successful update
+	// records it in state and later runs can skip accounts whose inputs did not change.
+	FingerprintKey string
 }
 
 // EventType says what happened to an account.
@@ -83,9 +94,12 @@ type Runner struct {
 // New checks the deployment and options and returns a Runner. Problems in what the user gave
 // are reported here, before any account is touched.
 func New(dep Deployment, opts ...Option) (*Runner, error) {
-	o := Options{Parallel: 4, MaxFailures: Unlimited, Backoff: 2 * time.Second}
+	o := Options{MaxFailures: Unlimited, Backoff: 2 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.Parallel == 0 {
+		o.Parallel = DefaultParallel(dep.NeedsAWSPlugin)
 	}
 	if dep.Project == "" {
 		dep.Project = "byoc-access"
@@ -473,6 +487,18 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 		return r.drift(ctx, stack, a, res, log)
 	}
 
+	cfg, err := r.stackConfig(a)
+	if err != nil {
+		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
+	}
+	fp := ""
+	if r.dep.FingerprintKey != "" {
+		fp = fingerprint(r.opts.Passphrase, r.dep.Version, cfg)
+		cfg[r.dep.FingerprintKey] = auto.ConfigValue{Value: fp}
+		if op == OpUp && !r.opts.Force && !r.opts.Refresh && r.upToDate(ctx, ws, name, fp, res) {
+			return nil
+		}
+	}
 	adopt, err := r.adoptions(ctx, ws, a)
 	if err != nil {
 		return err
@@ -480,10 +506,6 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 	stack, err := auto.UpsertStack(ctx, name, ws)
 	if err != nil {
 		return fmt.Errorf("stack %s: %w", name, err)
-	}
-	cfg, err := r.stackConfig(a)
-	if err != nil {
-		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
 	}
 	if r.dep.AdoptKey != "" {
 		cfg[r.dep.AdoptKey] = auto.ConfigValue{Value: adopt}
@@ -507,6 +529,9 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 		}
 	case OpUp:
 		opts := []optup.Option{}
+		if r.opts.Refresh {
+			opts = append(opts, optup.Refresh())
+		}
 		if log != nil {
 			opts = append(opts, optup.ProgressStreams(log), optup.ErrorProgressStreams(log))
 		}
@@ -520,6 +545,43 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 		fillOutputs(res, ur.Outputs)
 	}
 	return nil
+}
+
+// fingerprint digests everything an account's update depends on: the program and spec
+// version and the stack config (provider config included). It is an HMAC keyed with the
+// secrets passphrase because it is stored as a plain output and the config holds secrets.
+func fingerprint(key, version string, cfg auto.ConfigMap) string {
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := hmac.New(sha256.New, []byte(key))
+	fmt.Fprintf(h, "%s\n", version)
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s=%s\n", k, cfg[k].Value)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// upToDate reports whether the account's stack was last updated successfully with this
+// fingerprint; if so it fills the result from the stack's outputs. Two light CLI calls
+// replace a whole update.
+func (r *Runner) upToDate(ctx context.Context, ws auto.Workspace, name, fp string, res *Result) bool {
+	stack, err := auto.SelectStack(ctx, name, ws)
+	if err != nil {
+		return false
+	}
+	outs, err := stack.Outputs(ctx)
+	if err != nil {
+		return false
+	}
+	if got, _ := outs["fingerprint"].Value.(string); got != fp {
+		return false
+	}
+	fillOutputs(res, outs)
+	res.UpToDate = true
+	return true
 }
 
 // adoptions checks a new stack's account for resources the program would create that already

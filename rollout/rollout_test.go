@@ -63,13 +63,16 @@ func stubProgram(failFor string) pulumi.RunFunc {
 		ctx.Export("assumedRole", pulumi.String(role["roleArn"]))
 		ctx.Export("region", pulumi.String(pconfig.New(ctx, "aws").Require("region")))
 		ctx.Export("adopt", pulumi.String(cfg.Get("adopt")))
+		ctx.Export("fingerprint", pulumi.String(cfg.Get("fingerprint")))
 		return nil
 	}
 }
 
 func stubDeployment(failFor string) rollout.Deployment {
 	return rollout.Deployment{
-		Program: stubProgram(failFor),
+		Program:        stubProgram(failFor),
+		Version:        "stub-1",
+		FingerprintKey: "byoc-access:fingerprint",
 		StackConfig: func(a targets.Account) (map[string]string, error) {
 			return map[string]string{
 				"byoc-access:vendor":     "stub",
@@ -438,4 +441,101 @@ func resultsByID(rep *rollout.Report) map[string]rollout.Result {
 		out[r.Account.ID] = r
 	}
 	return out
+}
+
+func TestFingerprintSkipsUnchangedAccounts(t *testing.T) {
+	cmd := pulumiCLI(t)
+	backend := "file://" + t.TempDir()
+	accounts := []targets.Account{{ID: "111111111111"}, {ID: "222222222222"}, {ID: "333333333333"}}
+	ext := map[string]string{}
+	dep := stubDeployment("")
+	dep.StackConfig = func(a targets.Account) (map[string]string, error) {
+		return map[string]string{"byoc-access:vendor": "stub", "byoc-access:accountId": a.ID, "byoc-access:externalId": ext[a.ID]}, nil
+	}
+	newRunner := func(opts ...rollout.Option) *rollout.Runner {
+		r, err := rollout.New(dep, append([]rollout.Option{rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase), rollout.Parallel(3)}, opts...)...)
+		require.NoError(t, err)
+		return r
+	}
+	rep, err := newRunner().Up(context.Background(), accounts)
+	require.NoError(t, err)
+	require.Equal(t, 0, rep.Counts.UpToDate)
+
+	rep, err = newRunner().Up(context.Background(), accounts)
+	require.NoError(t, err)
+	require.Equal(t, 3, rep.Counts.UpToDate, "nothing changed: every account is skipped")
+	require.NotEmpty(t, rep.Results[0].RoleArns, "a skipped account still reports its outputs")
+
+	ext["222222222222"] = "o-new"
+	rep, err = newRunner().Up(context.Background(), accounts)
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.Counts.UpToDate)
+	require.False(t, resultsByID(rep)["222222222222"].UpToDate, "a changed parameter updates the account")
+	require.Equal(t, "o-new", resultsByID(rep)["222222222222"].ExternalID)
+
+	dep.Version = "stub-2"
+	rep, err = newRunner().Up(context.Background(), accounts)
+	require.NoError(t, err)
+	require.Equal(t, 0, rep.Counts.UpToDate, "a new program or spec version updates every account")
+
+	rep, err = newRunner(rollout.Force(true)).Up(context.Background(), accounts)
+	require.NoError(t, err)
+	require.Equal(t, 0, rep.Counts.UpToDate, "--force updates unchanged accounts")
+	require.Equal(t, 3, rep.Counts.Unchanged)
+}
+
+func TestSyncFollowsTheOrganization(t *testing.T) {
+	cmd := pulumiCLI(t)
+	m := testenv.StartMoto(t)
+	testenv.SeedOrganization(t, m, testenv.OrgSpec{})
+	testenv.AddAccounts(t, m, "first", 3)
+	orgs := organizations.NewFromConfig(m.AWSConfig(t))
+	discover := func() (targets.Result, []targets.Account) {
+		res, err := targets.Discover(context.Background(), orgs, targets.Filter{})
+		require.NoError(t, err)
+		all := append([]targets.Account{}, res.Targets...)
+		for _, s := range res.Skipped {
+			all = append(all, s.Account)
+		}
+		return res, all
+	}
+	backend := "file://" + t.TempDir()
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase), rollout.Parallel(4))
+	require.NoError(t, err)
+
+	res, all := discover()
+	rep, err := r.Sync(context.Background(), res.Targets, all, false)
+	require.NoError(t, err)
+	require.Equal(t, 3, rep.Counts.Succeeded)
+	require.Empty(t, rep.Orphans)
+	first := sortedIDs(res.Targets)
+
+	// Between runs: one account joins, one is suspended, one leaves the organization.
+	added := testenv.AddAccounts(t, m, "second", 1)[0]
+	_, err = orgs.CloseAccount(context.Background(), &organizations.CloseAccountInput{AccountId: aws.String(first[0])})
+	require.NoError(t, err)
+	_, err = orgs.RemoveAccountFromOrganization(context.Background(), &organizations.RemoveAccountFromOrganizationInput{AccountId: aws.String(first[1])})
+	require.NoError(t, err)
+
+	res, all = discover()
+	rep, err = r.Sync(context.Background(), res.Targets, all, false)
+	require.NoError(t, err)
+	byID := resultsByID(rep.Report)
+	require.False(t, byID[added].UpToDate, "the new account is deployed")
+	require.Equal(t, rollout.StatusSucceeded, byID[added].Status)
+	require.True(t, byID[first[2]].UpToDate, "the unchanged account is skipped")
+	orphans := map[string]string{}
+	for _, o := range rep.Orphans {
+		orphans[o.AccountID] = o.Reason
+		require.False(t, o.Pruned, "nothing is offboarded without --prune")
+	}
+	require.Equal(t, map[string]string{first[0]: "the account is SUSPENDED", first[1]: "the account is no longer in the organization"}, orphans)
+	require.Contains(t, listStacks(t, cmd, backend), first[0])
+
+	rep, err = r.Sync(context.Background(), res.Targets, all, true)
+	require.NoError(t, err)
+	for _, o := range rep.Orphans {
+		require.True(t, o.Pruned, "%+v", o)
+	}
+	require.ElementsMatch(t, []string{first[2], added}, listStacks(t, cmd, backend))
 }

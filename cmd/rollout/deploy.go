@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/byoc-access/byoc-access/rollout"
@@ -53,7 +52,7 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	if err != nil {
 		return err
 	}
-	res, err := in.fleet.targets.resolve(ctx, func() (aws.Config, error) { return in.fleet.aws(ctx) })
+	res, err := in.fleet.resolve(ctx)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -50,7 +49,7 @@ func runDestroy(c *cobra.Command, in *destroyInput) error {
 	if err != nil {
 		return err
 	}
-	res, err := in.fleet.targets.resolve(ctx, func() (aws.Config, error) { return in.fleet.aws(ctx) })
+	res, err := in.fleet.resolve(ctx)
 	if err != nil {
 		return err
 	}

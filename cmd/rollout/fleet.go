@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -76,6 +79,20 @@ func (f *targetFlags) filter() (targets.Filter, error) {
 	return flt, nil
 }
 
+// resolve returns this shard's target accounts.
+func (f *fleetFlags) resolve(ctx context.Context) (targets.Result, error) {
+	res, err := f.targets.resolve(ctx, func() (aws.Config, error) { return f.aws(ctx) })
+	if err != nil {
+		return res, err
+	}
+	shard, err := targets.ParseShard(f.Shard)
+	if err != nil {
+		return res, asUsage(err)
+	}
+	res.Targets = shard.Select(res.Targets)
+	return res, nil
+}
+
 // resolve returns the target accounts: from the accounts file, or from Organizations.
 func (f *targetFlags) resolve(ctx context.Context, cfg func() (aws.Config, error)) (targets.Result, error) {
 	flt, err := f.filter()
@@ -120,6 +137,9 @@ type fleetFlags struct {
 	WaitLock            bool
 	NoPreflight         bool
 	Adopt               bool
+	Shard               string
+	Force               bool
+	Refresh             bool
 	Output              string
 	RunDir              string
 
@@ -137,7 +157,10 @@ func (f *fleetFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.Backend, "backend", "", "state backend URL (default $PULUMI_BACKEND_URL, else file://./.byoc-access/state)")
 	fl.StringVar(&f.PassphraseFile, "passphrase-file", "", "file holding the secrets passphrase (default $PULUMI_CONFIG_PASSPHRASE or $PULUMI_CONFIG_PASSPHRASE_FILE)")
 	fl.StringVar(&f.StackPrefix, "stack-prefix", "", "prefix of stack names: PREFIX-ACCOUNT")
-	fl.IntVar(&f.Parallel, "parallel", 4, "accounts worked on at once")
+	fl.IntVar(&f.Parallel, "parallel", 0, "accounts worked on at once (default: fitted to this machine's cores and free memory)")
+	fl.StringVar(&f.Shard, "shard", "", "work on shard i of n (i/n), split by account ID, so CI runners can share one backend")
+	fl.BoolVar(&f.Force, "force", false, "up: update accounts whose fingerprint (program, spec, parameters, provider config) is unchanged")
+	fl.BoolVar(&f.Refresh, "refresh", false, "up: refresh each stack from AWS before updating (implies --force)")
 	fl.StringVar(&f.MaxFailures, "max-failures", "", "stop starting accounts after more than N (or P%) failed (default: no limit)")
 	fl.DurationVar(&f.Timeout, "timeout", 15*time.Minute, "per-account timeout (0 for none)")
 	fl.IntVar(&f.Retries, "retries", 2, "retries of throttled (and, with --wait-lock, locked) accounts")
@@ -198,8 +221,11 @@ func (f *fleetFlags) check() error {
 	if f.Output != "text" && f.Output != "json" {
 		return usagef("--output %q: use text or json", f.Output)
 	}
-	if f.Parallel < 1 {
-		return usagef("--parallel %d: want 1 or more", f.Parallel)
+	if f.Parallel < 0 {
+		return usagef("--parallel %d: want 1 or more (or 0 to fit this machine)", f.Parallel)
+	}
+	if _, err := targets.ParseShard(f.Shard); err != nil {
+		return asUsage(err)
 	}
 	if f.Retries < 0 {
 		return usagef("--retries %d: want 0 or more", f.Retries)
@@ -233,6 +259,7 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 		rollout.Region(f.targets.Region), rollout.ExecutionRole(f.role()), rollout.Parallel(f.Parallel),
 		rollout.MaxFailures(tol), rollout.Timeout(f.Timeout), rollout.Retries(f.Retries), rollout.WaitLock(f.WaitLock),
 		rollout.RunDir(runDir), rollout.OnEvent(newProgress(c.ErrOrStderr()).event), rollout.Adopt(f.Adopt),
+		rollout.Force(f.Force), rollout.Refresh(f.Refresh),
 	}
 	if !f.NoPreflight && op != rollout.OpStatus && f.targets.AccountsFile == "" {
 		cfg, err := f.aws(ctx)
@@ -281,10 +308,17 @@ func vendorDeployment(vf *vendorFlags, region string) (rollout.Deployment, error
 		}
 		specFile = abs
 	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return rollout.Deployment{}, err
+	}
+	sum := sha256.Sum256(specJSON)
 	return rollout.Deployment{
 		Project:        program.Project,
 		Program:        program.Run,
 		NeedsAWSPlugin: true,
+		Version:        version + "+spec." + hex.EncodeToString(sum[:8]),
+		FingerprintKey: program.Project + ":" + program.KeyFingerprint,
 		StackConfig: func(a targets.Account) (map[string]string, error) {
 			return program.Config{Vendor: vf.Vendor, SpecFile: specFile, Params: params, AccountID: a.ID, Tags: tags}.StackConfig()
 		},
@@ -327,6 +361,11 @@ func finish(c *cobra.Command, f *fleetFlags, rep *rollout.Report, runDir string)
 		printTable(out, rep)
 		fmt.Fprintf(c.ErrOrStderr(), "reports and logs: %s\n", runDir)
 	}
+	return outcome(rep)
+}
+
+// outcome turns a report into the command's result: exit 1 for failures, drift or interrupts.
+func outcome(rep *rollout.Report) error {
 	if rep.Interrupted {
 		return failedError{msg: "interrupted: the summary above covers what ran; run again to finish"}
 	}
@@ -356,8 +395,8 @@ func printTable(w io.Writer, rep *rollout.Report) {
 	}
 	_ = tw.Flush()
 	c := rep.Counts
-	fmt.Fprintf(w, "\n%s: %d accounts, %d succeeded (%d changed, %d unchanged), %d failed, %d skipped, %d not started, %d cancelled in %s\n",
-		rep.Operation, c.Total, c.Succeeded, c.Changed, c.Unchanged, c.Failed, c.Skipped, c.NotStarted, c.Cancelled, rep.Duration.Round(time.Second))
+	fmt.Fprintf(w, "\n%s: %d accounts, %d succeeded (%d changed, %d unchanged of which %d skipped by fingerprint), %d failed, %d skipped, %d not started, %d cancelled in %s\n",
+		rep.Operation, c.Total, c.Succeeded, c.Changed, c.Unchanged, c.UpToDate, c.Failed, c.Skipped, c.NotStarted, c.Cancelled, rep.Duration.Round(time.Second))
 }
 
 // progress shows a live bar on a terminal and plain log lines otherwise.

@@ -11,6 +11,9 @@ import (
 	"syscall"
 )
 
+// version is the binary's version; release builds set it with -ldflags "-X main.version=...".
+var version = "dev"
+
 func main() {
 	// The first Ctrl-C cancels the context: scheduling stops, running operations are
 	// cancelled cleanly and the summary is still written. A second one exits at once.

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"text/tabwriter"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/byoc-access/byoc-access/rollout"
@@ -55,7 +54,7 @@ func readStatus(c *cobra.Command, f *fleetFlags) (*rollout.Report, string, error
 	if err != nil {
 		return nil, "", err
 	}
-	res, err := f.targets.resolve(ctx, func() (aws.Config, error) { return f.aws(ctx) })
+	res, err := f.resolve(ctx)
 	if err != nil {
 		return nil, "", err
 	}

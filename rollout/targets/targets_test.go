@@ -2,6 +2,7 @@ package targets_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -147,5 +148,34 @@ func TestAccountsFile(t *testing.T) {
 			_, err := targets.LoadAccountsFile(write(tt.file, tt.body))
 			require.ErrorContains(t, err, tt.want)
 		})
+	}
+}
+
+func TestShardsPartitionAccounts(t *testing.T) {
+	var all []targets.Account
+	for i := 0; i < 1000; i++ {
+		all = append(all, targets.Account{ID: fmt.Sprintf("%012d", 100000000000+i*7919)})
+	}
+	for _, n := range []int{1, 2, 3, 8} {
+		seen := map[string]int{}
+		for i := 1; i <= n; i++ {
+			s, err := targets.ParseShard(fmt.Sprintf("%d/%d", i, n))
+			require.NoError(t, err)
+			part := s.Select(all)
+			if n > 1 {
+				require.InDelta(t, len(all)/n, len(part), float64(len(all))/float64(n)*0.3, "shards are roughly even")
+			}
+			for _, a := range part {
+				seen[a.ID]++
+			}
+		}
+		require.Len(t, seen, len(all), "every account is in a shard (n=%d)", n)
+		for id, c := range seen {
+			require.Equal(t, 1, c, "account %s is in exactly one shard (n=%d)", id, n)
+		}
+	}
+	for _, bad := range []string{"0/2", "3/2", "a/b", "1", "1/0"} {
+		_, err := targets.ParseShard(bad)
+		require.ErrorContains(t, err, "--shard", bad)
 	}
 }

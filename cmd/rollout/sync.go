@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/spf13/cobra"
+
+	"github.com/byoc-access/byoc-access/rollout"
+	"github.com/byoc-access/byoc-access/rollout/targets"
+)
+
+func init() { extraCommands = append(extraCommands, newSyncCmd) }
+
+type syncInput struct {
+	vendor vendorFlags
+	fleet  fleetFlags
+	Prune  bool
+}
+
+func newSyncCmd() *cobra.Command {
+	in := &syncInput{}
+	c := &cobra.Command{
+		Use:   "sync --vendor NAME|--spec FILE [--param k=v ...] [filters] [--prune]",
+		Short: "Keep an organization onboarded: deploy new accounts, report (and with --prune offboard) departed ones",
+		Long: `sync is meant to run on a schedule. It deploys to every target account (unchanged ones are
+skipped by fingerprint, so a quiet organization costs little), and reports stacks whose account
+has left the organization or is suspended. Those are offboarded (destroy, then remove the stack)
+only with --prune.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runSync(c, in) },
+	}
+	in.vendor.register(c)
+	in.fleet.register(c)
+	c.Flags().BoolVar(&in.Prune, "prune", false, "offboard stacks whose account left the organization or is suspended")
+	return c
+}
+
+func runSync(c *cobra.Command, in *syncInput) error {
+	ctx := c.Context()
+	if err := in.fleet.check(); err != nil {
+		return err
+	}
+	if in.fleet.targets.AccountsFile != "" {
+		return usagef("sync reads the organization to find departed accounts: it cannot use --accounts-file")
+	}
+	dep, err := vendorDeployment(&in.vendor, in.fleet.targets.Region)
+	if err != nil {
+		return err
+	}
+	r, runDir, err := in.fleet.runner(ctx, c, rollout.OpUp, dep)
+	if err != nil {
+		return err
+	}
+	res, err := in.fleet.resolve(ctx)
+	if err != nil {
+		return err
+	}
+	cfg, err := in.fleet.aws(ctx)
+	if err != nil {
+		return err
+	}
+	everything, err := targets.Discover(ctx, organizations.NewFromConfig(cfg), targets.Filter{IncludeManagement: true})
+	if err != nil {
+		return fmt.Errorf("list the organization: %w", err)
+	}
+	org := append([]targets.Account{}, everything.Targets...)
+	for _, s := range everything.Skipped {
+		org = append(org, s.Account)
+	}
+	rep, err := r.Sync(ctx, res.Targets, org, in.Prune)
+	if err != nil {
+		return err
+	}
+	out := c.OutOrStdout()
+	if in.fleet.Output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printTable(out, rep.Report)
+		for _, o := range rep.Orphans {
+			state := "kept (pass --prune to offboard)"
+			if o.Pruned {
+				state = "offboarded"
+			} else if o.Error != "" {
+				state = "offboarding failed: " + o.Error
+			}
+			fmt.Fprintf(out, "orphaned stack %s: %s; %s\n", o.Stack, o.Reason, state)
+		}
+	}
+	fmt.Fprintf(c.ErrOrStderr(), "reports and logs: %s\n", runDir)
+	if err := outcome(rep.Report); err != nil {
+		return err
+	}
+	for _, o := range rep.Orphans {
+		if in.Prune && !o.Pruned {
+			return failedError{msg: "some orphaned stacks could not be offboarded"}
+		}
+	}
+	return nil
+}

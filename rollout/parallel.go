@@ -1,0 +1,58 @@
+package rollout
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Memory one account's operation can take: the AWS provider plugin alone takes 300-430 MB per
+// process (pulumi-aws issue 5860), plus the CLI and engine.
+const (
+	perAccountWithPlugin = 600 << 20
+	perAccountCLIOnly    = 150 << 20
+)
+
+// DefaultParallel fits the parallelism to this machine: the CLI processes mostly wait on AWS,
+// so two per core, but never more than free memory holds.
+func DefaultParallel(needsPlugin bool) int {
+	p := 2 * runtime.NumCPU()
+	per := int64(perAccountCLIOnly)
+	if needsPlugin {
+		per = perAccountWithPlugin
+	}
+	if avail := availableMemory(); avail > 0 {
+		if byMem := int(avail / per); byMem < p {
+			p = byMem
+		}
+	}
+	if p < 1 {
+		p = 1
+	}
+	if p > 32 {
+		p = 32
+	}
+	return p
+}
+
+// availableMemory reads MemAvailable on Linux; 0 when unknown.
+func availableMemory() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemAvailable:" {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
