@@ -103,9 +103,23 @@ func classify(ctx context.Context, accountID string, err error) *AccountError {
 	}
 	out.Reason = reasonLine(text)
 	if out.Kind == KindLockHeld {
-		out.Reason = "the stack is locked by another update (" + out.Reason + "); pass --wait-lock to wait, or `rollout unlock` if its run is gone"
+		holder := "another update"
+		if h := lockHolder(text); h != "" {
+			holder = h
+		}
+		out.Reason = "the stack is locked by " + holder + "; pass --wait-lock to wait for it, or run `rollout unlock` if that run is gone"
 	}
 	return out
+}
+
+var lockHolderLine = regexp.MustCompile(`created by (\S+@\S+ \(pid \d+\) at \S+)`)
+
+// lockHolder finds who holds a stack lock in the CLI's error text.
+func lockHolder(text string) string {
+	if m := lockHolderLine.FindStringSubmatch(ansi.ReplaceAllString(text, "")); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 func containsAny(s string, words []string) bool {

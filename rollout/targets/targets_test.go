@@ -179,3 +179,21 @@ func TestShardsPartitionAccounts(t *testing.T) {
 		require.ErrorContains(t, err, "--shard", bad)
 	}
 }
+
+// BenchmarkDiscover1000 lists an organization of 1,000 member accounts in moto.
+func BenchmarkDiscover1000(b *testing.B) {
+	m := testenv.StartMoto(b)
+	testenv.SeedOrganization(b, m, testenv.OrgSpec{OUs: []string{"Workloads"}})
+	testenv.AddAccounts(b, m, "scale", 1000)
+	client := organizations.NewFromConfig(m.AWSConfig(b))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := targets.Discover(context.Background(), client, targets.Filter{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Targets) != 1000 {
+			b.Fatalf("found %d accounts", len(res.Targets))
+		}
+	}
+}

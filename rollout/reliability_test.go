@@ -1,0 +1,201 @@
+package rollout_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"github.com/byoc-access/byoc-access/rollout"
+	"github.com/byoc-access/byoc-access/rollout/locks"
+	"github.com/byoc-access/byoc-access/rollout/targets"
+)
+
+// slowDeployment is the stub program taking d per account, so tests can act mid-run.
+func slowDeployment(d time.Duration) rollout.Deployment {
+	dep := stubDeployment("")
+	inner := dep.Program
+	dep.Program = func(ctx *pulumi.Context) error {
+		time.Sleep(d)
+		return inner(ctx)
+	}
+	return dep
+}
+
+func fileLocks(t *testing.T, dir string) []locks.Lock {
+	t.Helper()
+	st, err := locks.Open(context.Background(), "file://"+dir, aws.Config{})
+	require.NoError(t, err)
+	all, err := locks.List(context.Background(), st)
+	require.NoError(t, err)
+	return all
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func accountsN(n int) []targets.Account {
+	out := make([]targets.Account, n)
+	for i := range out {
+		out[i] = targets.Account{ID: strconv.Itoa(300000000000 + i)}
+	}
+	return out
+}
+
+func TestInterruptStopsCleanly(t *testing.T) {
+	cmd := pulumiCLI(t)
+	dir, runDir := t.TempDir(), t.TempDir()
+	accounts := accountsN(6)
+	started := make(chan struct{}, 10)
+	r, err := rollout.New(slowDeployment(4*time.Second), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir),
+		rollout.Passphrase(passphrase), rollout.Parallel(2), rollout.RunDir(runDir),
+		rollout.OnEvent(func(e rollout.Event) {
+			if e.Type == rollout.EventStarted {
+				started <- struct{}{}
+			}
+		}))
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-started
+		<-started
+		time.Sleep(2 * time.Second) // both are inside their updates
+		cancel()
+	}()
+	rep, err := r.Up(ctx, accounts)
+	require.NoError(t, err, "an interrupted run still returns its report")
+	require.True(t, rep.Interrupted)
+	require.Equal(t, 2, rep.Counts.Cancelled, "%+v", rep.Results)
+	require.Equal(t, 4, rep.Counts.NotStarted)
+	for _, res := range rep.Results {
+		if res.Status == rollout.StatusNotStarted {
+			require.Contains(t, res.Error, "interrupted")
+		}
+	}
+	require.FileExists(t, filepath.Join(runDir, "report.json"), "the report is written")
+	require.Empty(t, fileLocks(t, dir), "no stack stays locked")
+
+	rep, err = r.Up(context.Background(), accounts)
+	require.NoError(t, err)
+	require.Equal(t, 6, rep.Counts.Succeeded, "the next run completes: %+v", rep.Results)
+}
+
+// killCLI SIGKILLs the Pulumi CLI process working on a stack, as a lost CI runner would die.
+func killCLI(t *testing.T, stack string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if len(args) > 1 && filepath.Base(args[0]) == "pulumi" && contains(args, "up") && contains(args, stack) {
+			require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+			return pid
+		}
+	}
+	t.Fatalf("no pulumi up process for stack %s", stack)
+	return 0
+}
+
+func contains(list []string, s string) bool {
+	for _, el := range list {
+		if el == s || strings.HasSuffix(el, "/"+s) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestKilledRunLeavesALockThatUnlockClears(t *testing.T) {
+	cmd := pulumiCLI(t)
+	dir := t.TempDir()
+	acct := accountsN(1)
+	slow, err := rollout.New(slowDeployment(30*time.Second), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir), rollout.Passphrase(passphrase))
+	require.NoError(t, err)
+	done := make(chan *rollout.Report)
+	go func() {
+		rep, _ := slow.Up(context.Background(), acct)
+		done <- rep
+	}()
+	waitFor(t, "the update to take its lock", func() bool { return len(fileLocks(t, dir)) == 1 })
+	pid := killCLI(t, acct[0].ID)
+	rep := <-done
+	require.Equal(t, 1, rep.Counts.Failed)
+
+	held := fileLocks(t, dir)
+	require.Len(t, held, 1, "SIGKILL leaves the lock behind")
+	require.Equal(t, pid, held[0].Pid)
+	stale, why := held[0].Stale(0)
+	require.True(t, stale, why)
+
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir), rollout.Passphrase(passphrase))
+	require.NoError(t, err)
+	rep, err = r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, rollout.KindLockHeld, rep.Results[0].Kind, "%+v", rep.Results[0])
+	require.Contains(t, rep.Results[0].Error, "locked")
+	require.Contains(t, rep.Results[0].Error, "rollout unlock")
+
+	st, err := locks.Open(context.Background(), "file://"+dir, aws.Config{})
+	require.NoError(t, err)
+	require.NoError(t, locks.Remove(context.Background(), st, held[0]))
+	rep, err = r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+}
+
+func TestConcurrentRunsRefuseOrWait(t *testing.T) {
+	cmd := pulumiCLI(t)
+	dir := t.TempDir()
+	acct := accountsN(1)
+	first, err := rollout.New(slowDeployment(8*time.Second), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir), rollout.Passphrase(passphrase))
+	require.NoError(t, err)
+	done := make(chan *rollout.Report)
+	go func() {
+		rep, _ := first.Up(context.Background(), acct)
+		done <- rep
+	}()
+	waitFor(t, "the first run to hold the lock", func() bool { return len(fileLocks(t, dir)) == 1 })
+	holder := fileLocks(t, dir)[0]
+
+	second, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir), rollout.Passphrase(passphrase))
+	require.NoError(t, err)
+	rep, err := second.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, rollout.KindLockHeld, rep.Results[0].Kind, "%+v", rep.Results[0])
+	require.Contains(t, rep.Results[0].Error, holder.Hostname, "the message names the holder")
+	require.Contains(t, rep.Results[0].Error, "--wait-lock")
+
+	waiting, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir), rollout.Passphrase(passphrase),
+		rollout.WaitLock(true), rollout.Retries(20), rollout.Backoff(time.Second))
+	require.NoError(t, err)
+	rep, err = waiting.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "--wait-lock waits for the holder: %+v", rep.Results)
+	require.Greater(t, rep.Results[0].Attempts, 1)
+	require.Equal(t, 1, (<-done).Counts.Succeeded)
+}
