@@ -8,13 +8,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
 	"github.com/byoc-access/byoc-access/internal/testenv"
+	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/snapshot"
 	"github.com/byoc-access/byoc-access/verify"
 )
@@ -203,4 +207,36 @@ func mustJSON(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return string(b)
+}
+
+func TestVerifyUnderThrottling(t *testing.T) {
+	m := testenv.StartMoto(t)
+	aws := newAWSCLI(t, m)
+	aws.run("iam", "create-policy", "--policy-name", "StreamkapProvisionAccess", "--policy-document", aws.file("provision.json", seedJSON(t, 0)))
+	aws.run("iam", "create-policy", "--policy-name", "StreamkapDeprovisionAccess", "--policy-document", aws.file("deprovision.json", seedJSON(t, 1)))
+	aws.run("iam", "create-role", "--role-name", "StreamkapInstallAccess", "--assume-role-policy-document", aws.file("trust.json", seedJSON(t, 2)))
+	aws.run("iam", "attach-role-policy", "--role-name", "StreamkapInstallAccess", "--policy-arn", "arn:aws:iam::"+motoAccount+":policy/StreamkapProvisionAccess")
+
+	var n atomic.Int64
+	proxy := testenv.StartFaultProxy(t, m.Endpoint, func(c testenv.Call) *testenv.Fault {
+		switch n.Add(1) % 10 {
+		case 1:
+			return testenv.Throttled
+		case 6:
+			return testenv.ServerError
+		}
+		return nil
+	})
+	cfg, err := access.NewAWSConfig(context.Background(), "us-east-1",
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, "")),
+		config.WithBaseEndpoint(proxy.URL))
+	require.NoError(t, err)
+
+	want := rendered(t, "streamkap", nil)
+	got, err := snapshot.Take(context.Background(), iam.NewFromConfig(cfg), want.AccountID, snapshot.NamesOf(want))
+	require.NoError(t, err, "throttled and failed IAM reads are retried")
+	require.Greater(t, proxy.Injected(), int64(2))
+	fs := verify.Compare(want, got)
+	require.Equal(t, map[verify.Kind][]string{verify.AttachmentMissing: {"role/StreamkapInstallAccess"}}, findingKinds(fs),
+		"the result is exactly what an unthrottled read finds: %v", fs)
 }

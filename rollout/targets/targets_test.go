@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/testenv"
+	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -196,4 +200,27 @@ func BenchmarkDiscover1000(b *testing.B) {
 			b.Fatalf("found %d accounts", len(res.Targets))
 		}
 	}
+}
+
+func TestDiscoverUnderThrottling(t *testing.T) {
+	m, org := seed(t)
+	var n atomic.Int64
+	proxy := testenv.StartFaultProxy(t, m.Endpoint, func(c testenv.Call) *testenv.Fault {
+		switch n.Add(1) % 10 {
+		case 1:
+			return testenv.TooMany
+		case 6:
+			return testenv.ServerError
+		}
+		return nil
+	})
+	cfg, err := access.NewAWSConfig(context.Background(), "us-east-1",
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, "")),
+		config.WithBaseEndpoint(proxy.URL))
+	require.NoError(t, err)
+	res, err := targets.Discover(context.Background(), organizations.NewFromConfig(cfg),
+		targets.Filter{OUs: []string{"Root/Workloads"}, AccountTags: map[string]string{"env": "prod"}})
+	require.NoError(t, err, "throttled and failed calls are retried")
+	require.ElementsMatch(t, []string{org.Accounts["prod-a"], org.Accounts["prod-b"]}, ids(res.Targets))
+	require.Greater(t, proxy.Injected(), int64(2), "faults were injected")
 }
