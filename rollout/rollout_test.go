@@ -95,7 +95,7 @@ func pulumiCLI(t *testing.T) auto.PulumiCommand {
 // fleet starts moto with an organization of n member accounts and returns them.
 func fleet(t *testing.T, n int) (*testenv.Moto, []targets.Account) {
 	t.Helper()
-	m := testenv.StartMoto(t)
+	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies())
 	testenv.SeedOrganization(t, m, testenv.OrgSpec{OUs: []string{"Workloads"}})
 	testenv.AddAccounts(t, m, "member", n)
 	res, err := targets.Discover(context.Background(), organizations.NewFromConfig(m.AWSConfig(t)), targets.Filter{})
@@ -324,7 +324,7 @@ func projectFor() workspace.Project {
 
 func TestS3Backend(t *testing.T) {
 	cmd := pulumiCLI(t)
-	m := testenv.StartMoto(t)
+	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies())
 	_, err := s3.NewFromConfig(m.AWSConfig(t), func(o *s3.Options) { o.UsePathStyle = true }).
 		CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("byoc-state")})
 	require.NoError(t, err)
@@ -486,7 +486,7 @@ func TestFingerprintSkipsUnchangedAccounts(t *testing.T) {
 
 func TestSyncFollowsTheOrganization(t *testing.T) {
 	cmd := pulumiCLI(t)
-	m := testenv.StartMoto(t)
+	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies())
 	testenv.SeedOrganization(t, m, testenv.OrgSpec{})
 	testenv.AddAccounts(t, m, "first", 3)
 	orgs := organizations.NewFromConfig(m.AWSConfig(t))

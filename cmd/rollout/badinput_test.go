@@ -16,7 +16,7 @@ import (
 // TestBadInputCorpus runs rollout up with each kind of bad input: every one must exit 2 with a
 // message that names the problem and the fix, and deploy nothing.
 func TestBadInputCorpus(t *testing.T) {
-	m := testenv.StartMoto(t)
+	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies())
 	testenv.SeedOrganization(t, m, testenv.OrgSpec{
 		OUs:      []string{"Workloads", "Empty"},
 		Accounts: []testenv.AccountSpec{{Name: "app", OU: "Workloads"}},

@@ -31,10 +31,24 @@ const (
 	Region          = "us-east-1"
 )
 
-// StartMoto starts moto_server for the test and stops it when the test ends. It skips the test,
-// saying why, when moto is not installed.
-func StartMoto(t testing.TB) *Moto {
+// MotoOption changes how moto is started.
+type MotoOption func(*motoSettings)
+
+type motoSettings struct{ managedPolicies bool }
+
+// WithoutManagedPolicies starts moto without AWS-managed IAM policies. Loading them costs
+// about a second for every account moto creates, so organization-scale tests leave them out.
+func WithoutManagedPolicies() MotoOption { return func(s *motoSettings) { s.managedPolicies = false } }
+
+// StartMoto starts moto_server for the test and stops it when the test ends. AWS-managed
+// policies such as ReadOnlyAccess exist unless WithoutManagedPolicies is given. It skips the
+// test, saying why, when moto is not installed.
+func StartMoto(t testing.TB, opts ...MotoOption) *Moto {
 	t.Helper()
+	settings := motoSettings{managedPolicies: true}
+	for _, o := range opts {
+		o(&settings)
+	}
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		t.Skip("moto_server not on PATH: install moto[server] to run the AWS API tests")
@@ -44,7 +58,7 @@ func StartMoto(t testing.TB) *Moto {
 		t.Fatalf("find a free port for moto: %v", err)
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
+	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES="+strconv.FormatBool(settings.managedPolicies))
 	logPath := t.TempDir() + "/moto.log"
 	logFile, err := os.Create(logPath)
 	if err != nil {

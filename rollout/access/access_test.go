@@ -57,7 +57,7 @@ func base(t *testing.T, endpoint string) aws.Config {
 }
 
 func TestPreflightAgainstMoto(t *testing.T) {
-	m := testenv.StartMoto(t)
+	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies())
 	accounts := []targets.Account{{ID: "111111111111"}, {ID: "222222222222"}, {ID: "333333333333"}, {ID: "444444444444"}}
 	const denied = "333333333333"
 	proxy := testenv.StartFaultProxy(t, m.Endpoint, func(c testenv.Call) *testenv.Fault {
@@ -86,7 +86,7 @@ func TestPreflightAgainstMoto(t *testing.T) {
 }
 
 func TestPreflightRetriesThrottling(t *testing.T) {
-	m := testenv.StartMoto(t)
+	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies())
 	var n int
 	proxy := testenv.StartFaultProxy(t, m.Endpoint, func(c testenv.Call) *testenv.Fault {
 		if c.Action == "AssumeRole" {

@@ -20,7 +20,7 @@ import (
 
 func seed(t *testing.T) (*testenv.Moto, *testenv.Org) {
 	t.Helper()
-	m := testenv.StartMoto(t)
+	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies())
 	org := testenv.SeedOrganization(t, m, testenv.OrgSpec{
 		OUs: []string{"Workloads", "Workloads/Prod", "Workloads/Dev", "Sandbox"},
 		Accounts: []testenv.AccountSpec{
@@ -186,7 +186,7 @@ func TestShardsPartitionAccounts(t *testing.T) {
 
 // BenchmarkDiscover1000 lists an organization of 1,000 member accounts in moto.
 func BenchmarkDiscover1000(b *testing.B) {
-	m := testenv.StartMoto(b)
+	m := testenv.StartMoto(b, testenv.WithoutManagedPolicies())
 	testenv.SeedOrganization(b, m, testenv.OrgSpec{OUs: []string{"Workloads"}})
 	testenv.AddAccounts(b, m, "scale", 1000)
 	client := organizations.NewFromConfig(m.AWSConfig(b))
