@@ -186,6 +186,14 @@ func (f *fleetFlags) role() access.ExecutionRole {
 	return access.ExecutionRole{NameOrTemplate: f.ExecutionRole, ExternalID: ext, SessionName: f.SessionName}
 }
 
+// parallel is --parallel, or the machine-fitted default when it is 0.
+func (f *fleetFlags) parallel(needsPlugin bool) int {
+	if f.Parallel > 0 {
+		return f.Parallel
+	}
+	return rollout.DefaultParallel(needsPlugin)
+}
+
 // passphrase reads the secrets passphrase from a file or the environment; it is never printed.
 func (f *fleetFlags) passphrase() (string, error) {
 	file := f.PassphraseFile

@@ -162,7 +162,7 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 	reader := liveReader{base: base, role: in.fleet.role()}
 	out := make([]AccountVerification, len(res.Targets))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(in.fleet.Parallel)
+	g.SetLimit(in.fleet.parallel(false))
 	var mu sync.Mutex
 	for i, a := range res.Targets {
 		g.Go(func() error {
