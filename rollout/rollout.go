@@ -34,6 +34,7 @@ import (
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/rollout/access"
+	"github.com/byoc-access/byoc-access/rollout/statestore"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -89,6 +90,10 @@ type Event struct {
 type Runner struct {
 	dep  Deployment
 	opts Options
+	// store reads the backend directly (file:// and s3://); nil for Pulumi Cloud.
+	store statestore.Store
+	// known are the stacks that existed when the run started, when the store can list them.
+	known map[string]bool
 }
 
 // New checks the deployment and options and returns a Runner. Problems in what the user gave
@@ -142,7 +147,9 @@ func New(dep Deployment, opts ...Option) (*Runner, error) {
 		}
 		o.Pulumi = cmd
 	}
-	return &Runner{dep: dep, opts: o}, nil
+	r := &Runner{dep: dep, opts: o}
+	r.store = r.openStore(context.Background())
+	return r, nil
 }
 
 var stackPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]*$`)
@@ -253,6 +260,17 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 		}
 	}
 
+	r.known = nil
+	if r.store != nil {
+		if stacks, err := r.existingStacks(ctx); err == nil {
+			r.known = stacks
+		}
+	}
+	fresh := map[string]record{}
+	if op == OpUp && r.known != nil && r.dep.FingerprintKey != "" && !r.opts.Force && !r.opts.Refresh {
+		fresh = r.upToDateAll(ctx, accounts, r.known)
+	}
+
 	limit := r.opts.MaxFailures.Limit(len(accounts))
 	var mu sync.Mutex
 	failures := 0
@@ -270,6 +288,12 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 		mu.Unlock()
 		if stopped {
 			break
+		}
+		if rec, ok := fresh[accounts[i].ID]; ok {
+			res := &results[i]
+			res.Status, res.UpToDate, res.RoleArns, res.ExternalID = StatusSucceeded, true, rec.RoleArns, rec.ExternalID
+			r.emit(Event{Type: EventFinished, Account: accounts[i], Result: res})
+			continue
 		}
 		if err, ok := denied[accounts[i].ID]; ok {
 			res := &results[i]
@@ -495,7 +519,7 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 	if r.dep.FingerprintKey != "" {
 		fp = fingerprint(r.opts.Passphrase, r.dep.Version, cfg)
 		cfg[r.dep.FingerprintKey] = auto.ConfigValue{Value: fp}
-		if op == OpUp && !r.opts.Force && !r.opts.Refresh && r.upToDate(ctx, ws, name, fp, res) {
+		if op == OpUp && r.known == nil && !r.opts.Force && !r.opts.Refresh && r.upToDate(ctx, ws, name, fp, res) {
 			return nil
 		}
 	}
@@ -503,14 +527,23 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 	if err != nil {
 		return err
 	}
-	stack, err := auto.UpsertStack(ctx, name, ws)
+	var stack auto.Stack
+	switch {
+	case r.known != nil && !r.known[name]:
+		// Known to be new: one `stack init` instead of a failing select and then an init.
+		stack, err = auto.NewStack(ctx, name, ws)
+	case r.known != nil:
+		stack, err = auto.SelectStack(ctx, name, ws)
+	default:
+		stack, err = auto.UpsertStack(ctx, name, ws)
+	}
 	if err != nil {
 		return fmt.Errorf("stack %s: %w", name, err)
 	}
 	if r.dep.AdoptKey != "" {
 		cfg[r.dep.AdoptKey] = auto.ConfigValue{Value: adopt}
 	}
-	if err := stack.SetAllConfigWithOptions(ctx, cfg, &auto.ConfigOptions{Path: true}); err != nil {
+	if err := writeConfig(ctx, ws, stack, cfg); err != nil {
 		return fmt.Errorf("set config: %w", err)
 	}
 	switch op {
@@ -535,6 +568,7 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 		if log != nil {
 			opts = append(opts, optup.ProgressStreams(log), optup.ErrorProgressStreams(log))
 		}
+		r.forget(ctx, name)
 		ur, err := stack.Up(ctx, opts...)
 		if err != nil {
 			return err
@@ -543,6 +577,7 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 			res.Changes = *ur.Summary.ResourceChanges
 		}
 		fillOutputs(res, ur.Outputs)
+		r.remember(ctx, name, fp, res)
 	}
 	return nil
 }
@@ -647,6 +682,7 @@ func (r *Runner) destroy(ctx context.Context, stack auto.Stack, ws auto.Workspac
 	if log != nil {
 		opts = append(opts, optdestroy.ProgressStreams(log), optdestroy.ErrorProgressStreams(log))
 	}
+	r.forget(ctx, stack.Name())
 	dr, err := stack.Destroy(ctx, opts...)
 	if err != nil {
 		return err

@@ -9,19 +9,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/url"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/byoc-access/byoc-access/rollout/statestore"
 )
 
 // Lock is one stack lock.
@@ -58,14 +55,10 @@ func (l Lock) Stale(minAge time.Duration) (bool, string) {
 	return false, "it is held from another host; pass --older-than to clear old locks from other hosts"
 }
 
-// Store reads and deletes objects of a backend.
-type Store interface {
-	List(ctx context.Context, prefix string) ([]string, error)
-	Read(ctx context.Context, key string) ([]byte, error)
-	Delete(ctx context.Context, key string) error
-}
-
 const lockPrefix = ".pulumi/locks/"
+
+// Store is where the locks are; see statestore.Open.
+type Store = statestore.Store
 
 // List returns every lock in the backend, oldest first.
 func List(ctx context.Context, st Store) ([]Lock, error) {
@@ -102,113 +95,11 @@ func Remove(ctx context.Context, st Store, l Lock) error {
 	return st.Delete(ctx, l.Key)
 }
 
-// Open returns the store of a backend URL: file://DIR or s3://BUCKET?region=&endpoint=.
+// Open returns the store of a backend URL; Pulumi Cloud manages its own locks (`pulumi cancel`).
 func Open(ctx context.Context, backend string, cfg aws.Config) (Store, error) {
-	switch {
-	case strings.HasPrefix(backend, "file://"):
-		dir := strings.TrimPrefix(backend, "file://")
-		if i := strings.Index(dir, "?"); i >= 0 {
-			dir = dir[:i]
-		}
-		if strings.HasPrefix(dir, "~") {
-			home, _ := os.UserHomeDir()
-			dir = filepath.Join(home, strings.TrimPrefix(dir, "~"))
-		}
-		return fileStore(dir), nil
-	case strings.HasPrefix(backend, "s3://"):
-		u, err := url.Parse(backend)
-		if err != nil {
-			return nil, fmt.Errorf("backend %s: %w", backend, err)
-		}
-		q := u.Query()
-		client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-			if r := q.Get("region"); r != "" {
-				o.Region = r
-			}
-			if e := q.Get("endpoint"); e != "" {
-				o.BaseEndpoint = aws.String(e)
-			}
-			o.UsePathStyle = q.Get("s3ForcePathStyle") == "true"
-		})
-		return &s3Store{client: client, bucket: u.Host, prefix: strings.Trim(u.Path, "/")}, nil
+	st, err := statestore.Open(ctx, backend, cfg)
+	if errors.Is(err, statestore.ErrUnsupported) {
+		return nil, fmt.Errorf("backend %s: locks there are managed by the backend itself (Pulumi Cloud: `pulumi cancel`); only file:// and s3:// backends are handled here", backend)
 	}
-	return nil, fmt.Errorf("backend %s: locks are managed by the backend itself (Pulumi Cloud: `pulumi cancel`); only file:// and s3:// backends are handled here", backend)
-}
-
-type fileStore string
-
-func (f fileStore) List(_ context.Context, prefix string) ([]string, error) {
-	var out []string
-	root := filepath.Join(string(f), filepath.FromSlash(prefix))
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if !d.IsDir() {
-			rel, err := filepath.Rel(string(f), p)
-			if err != nil {
-				return err
-			}
-			out = append(out, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	return out, err
-}
-
-func (f fileStore) Read(_ context.Context, key string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(string(f), filepath.FromSlash(key)))
-}
-
-func (f fileStore) Delete(_ context.Context, key string) error {
-	return os.Remove(filepath.Join(string(f), filepath.FromSlash(key)))
-}
-
-type s3Store struct {
-	client *s3.Client
-	bucket string
-	prefix string
-}
-
-func (s *s3Store) key(k string) string {
-	if s.prefix == "" {
-		return k
-	}
-	return s.prefix + "/" + k
-}
-
-func (s *s3Store) List(ctx context.Context, prefix string) ([]string, error) {
-	var out []string
-	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(s.key(prefix))})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range page.Contents {
-			k := aws.ToString(o.Key)
-			if s.prefix != "" {
-				k = strings.TrimPrefix(k, s.prefix+"/")
-			}
-			out = append(out, k)
-		}
-	}
-	return out, nil
-}
-
-func (s *s3Store) Read(ctx context.Context, key string) ([]byte, error) {
-	o, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.key(key))})
-	if err != nil {
-		return nil, err
-	}
-	defer o.Body.Close()
-	return io.ReadAll(o.Body)
-}
-
-func (s *s3Store) Delete(ctx context.Context, key string) error {
-	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.key(key))})
-	return err
+	return st, err
 }
