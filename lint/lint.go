@@ -1,41 +1,50 @@
-// Package lint checks a vendor's policies before they are granted: IAM grammar, services and
-// actions that do not exist, IAM quotas, and the patterns security reviewers look for first
-// (privilege escalation on "*", trust in a whole account, missing external IDs).
+// Package lint checks what a vendor spec grants before it is granted: IAM policy grammar,
+// services and actions that do not exist (against an embedded catalog of every AWS action),
+// IAM quotas, and the patterns security reviewers look for first (privilege escalation on
+// "*", trust in a whole account or anyone, cross-account trust without an external ID).
+//
+// Resolve (package vendors) already refuses what IAM would reject outright; lint reports
+// findings with severities, the softer ones included, and also checks grants built directly.
 package lint
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
-	"unicode"
 
 	"github.com/byoc-access/byoc-access/vendors"
 )
 
-// Severity ranks a finding.
+// Severity ranks a finding: error, warning or info.
 type Severity string
 
-// Severities.
 const (
-	Error   Severity = "error"
+	// Error is what IAM would reject, or what must not be deployed as it is.
+	Error Severity = "error"
+	// Warning is a risk a reviewer should accept explicitly or have fixed.
 	Warning Severity = "warning"
-	Info    Severity = "info"
+	// Info is worth a reviewer's attention but often intended.
+	Info Severity = "info"
 )
 
-// Finding is one lint result.
+// Finding is one lint result: what is wrong, where, and how to fix it.
 type Finding struct {
+	// Severity is error, warning or info.
 	Severity Severity `json:"severity"`
-	// Rule is a stable ID, e.g. BYOC003.
+	// Rule is the stable ID of the check, e.g. BYOC008.
 	Rule string `json:"rule"`
-	// Policy or Role says where; Statement is the Sid or index.
-	Policy    string `json:"policy,omitempty"`
-	Role      string `json:"role,omitempty"`
+	// Policy names the managed or inline policy concerned, if any.
+	Policy string `json:"policy,omitempty"`
+	// Role names the role concerned (the trust policy's or an inline policy's), if any.
+	Role string `json:"role,omitempty"`
+	// Statement is the statement's Sid, or "#N" (0-based) when it has none.
 	Statement string `json:"statement,omitempty"`
-	Message   string `json:"message"`
+	// Message says what is wrong and how to fix it.
+	Message string `json:"message"`
 }
 
-func (f Finding) where() string {
+// Where describes the finding's location, e.g. "role R, policy P, statement S".
+func (f Finding) Where() string {
 	var parts []string
 	if f.Role != "" {
 		parts = append(parts, "role "+f.Role)
@@ -49,150 +58,193 @@ func (f Finding) where() string {
 	return strings.Join(parts, ", ")
 }
 
-// Rule describes one check, for SARIF and documentation.
+// Rule IDs, stable across releases so that reviewers can suppress or track them.
+const (
+	// RuleGrammar is BYOC001: a document does not follow IAM's policy grammar.
+	RuleGrammar = "BYOC001"
+	// RuleUnknownService is BYOC002: an action names a service prefix that does not exist.
+	RuleUnknownService = "BYOC002"
+	// RuleUnknownAction is BYOC003: an action, or an action wildcard, matches no action.
+	RuleUnknownAction = "BYOC003"
+	// RuleConditionOperator is BYOC004: a condition operator IAM does not have.
+	RuleConditionOperator = "BYOC004"
+	// RuleQuota is BYOC005: a name, document, count or external ID is over an IAM limit.
+	RuleQuota = "BYOC005"
+	// RuleEmptySid is BYOC006: a statement has an empty Sid.
+	RuleEmptySid = "BYOC006"
+	// RuleDuplicateSid is BYOC007: two statements of one policy share a Sid.
+	RuleDuplicateSid = "BYOC007"
+	// RuleEscalation is BYOC008: permissions-management actions allowed on broad resources.
+	RuleEscalation = "BYOC008"
+	// RuleBroadTrust is BYOC009: a trust policy trusts anyone, a whole account or any identity.
+	RuleBroadTrust = "BYOC009"
+	// RuleNoExternalID is BYOC010: cross-account AssumeRole without an sts:ExternalId condition.
+	RuleNoExternalID = "BYOC010"
+	// RuleNotActionOnAll is BYOC011: an Allow with NotAction on every resource.
+	RuleNotActionOnAll = "BYOC011"
+)
+
+// Rule describes one check, for SARIF output and documentation.
 type Rule struct {
-	ID          string
-	Name        string
+	// ID is the stable rule ID, e.g. BYOC001.
+	ID string
+	// Name is a short kebab-case name, e.g. policy-grammar.
+	Name string
+	// Severities lists the severities the rule reports, most severe first.
+	Severities []Severity
+	// Description is a one-sentence summary.
 	Description string
 }
 
-// Rules lists every check.
+// Rules lists every check lint makes, in ID order.
 var Rules = []Rule{
-	{"BYOC001", "policy-grammar", "A policy document does not follow IAM's grammar."},
-	{"BYOC002", "unknown-service", "An action names a service prefix that does not exist."},
-	{"BYOC003", "unknown-action", "An action, or a wildcard, matches no action of its service."},
-	{"BYOC004", "unknown-condition-operator", "A condition uses an operator IAM does not have."},
-	{"BYOC005", "quota", "A name, document or attachment count is over an IAM quota."},
-	{"BYOC006", "empty-sid", "A statement has an empty Sid."},
-	{"BYOC007", "duplicate-sid", "Two statements of a policy share a Sid."},
-	{"BYOC008", "privilege-escalation", "Permissions-management actions are allowed on every resource."},
-	{"BYOC009", "trust-too-broad", "A trust policy trusts a whole account or anyone."},
-	{"BYOC010", "no-external-id", "A cross-account trust statement has no sts:ExternalId condition."},
-	{"BYOC011", "notaction-on-all", "NotAction with Resource \"*\" allows everything not listed."},
+	{RuleGrammar, "policy-grammar", []Severity{Error, Warning}, "A policy document does not follow IAM's grammar (Version, Statement, Effect, Action, Resource, Principal, Sid, Condition)."},
+	{RuleUnknownService, "unknown-service", []Severity{Error}, "An action names a service prefix that does not exist."},
+	{RuleUnknownAction, "unknown-action", []Severity{Error}, "An action does not exist in its service, or an action wildcard matches none."},
+	{RuleConditionOperator, "unknown-condition-operator", []Severity{Error}, "A condition uses an operator IAM does not have."},
+	{RuleQuota, "quota", []Severity{Error, Warning}, "A name, document size, attachment count or external ID is over an IAM limit."},
+	{RuleEmptySid, "empty-sid", []Severity{Info}, "A statement has an empty Sid."},
+	{RuleDuplicateSid, "duplicate-sid", []Severity{Error}, "Two statements of one policy share a Sid."},
+	{RuleEscalation, "privilege-escalation", []Severity{Warning, Info}, "Actions that let the holder raise its own permissions (iam:PassRole, iam:PutRolePolicy, ...) are allowed on every resource or on wildcard IAM resources."},
+	{RuleBroadTrust, "trust-too-broad", []Severity{Error, Warning}, "A trust policy trusts anyone, a whole account, or any identity of an identity provider."},
+	{RuleNoExternalID, "no-external-id", []Severity{Info}, "A cross-account AssumeRole trust statement has no sts:ExternalId condition."},
+	{RuleNotActionOnAll, "notaction-on-all", []Severity{Warning}, "An Allow with NotAction on every resource allows everything not listed, including actions AWS adds later."},
 }
 
-// escalation lists the actions that let a principal raise its own permissions when allowed on
-// every resource; iam:CreateRole counts only without an iam:PermissionsBoundary condition.
-var escalation = []string{
-	"iam:PassRole", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:AttachRolePolicy",
-	"iam:AttachUserPolicy", "iam:AttachGroupPolicy", "iam:PutRolePolicy", "iam:PutUserPolicy", "iam:PutGroupPolicy",
-	"iam:UpdateAssumeRolePolicy", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
-	"iam:AddUserToGroup", "iam:CreateRole", "iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary",
-}
+// IAM quotas and limits, from the IAM and STS documentation.
+const (
+	maxManagedPolicyChars = 6144  // not adjustable
+	maxTrustPolicyChars   = 2048  // default; adjustable up to 4096
+	maxTrustPolicyRaised  = 4096  // the most a quota increase gives
+	maxInlinePerRole      = 10240 // all inline policies of one role together
+	maxManagedPerRole     = 10    // default; adjustable up to 20
+	maxManagedRaised      = 20    // the most a quota increase gives
+	maxRoleName           = 64
+	maxPolicyName         = 128
+	maxDescription        = 1000
+)
 
-var operators = []string{
-	"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
-	"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
-	"DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
-	"Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
-}
+// PlaceholderAccount is the account ID CheckSpec resolves a spec for.
+const PlaceholderAccount = "000000000000"
 
-func validOperator(op string) bool {
-	base := op
-	for _, p := range []string{"ForAnyValue:", "ForAllValues:"} {
-		base = strings.TrimPrefix(base, p)
+// CheckSpec resolves a spec for the placeholder account 000000000000 in us-east-1 (KMS key
+// lookups answer with a made-up key ARN) and lints the result. It returns Resolve's error
+// when the spec or parameters are invalid.
+func CheckSpec(spec *vendors.VendorSpec, params map[string]any) ([]Finding, error) {
+	g, err := spec.Resolve(vendors.Target{
+		AccountID: PlaceholderAccount,
+		Region:    "us-east-1",
+		LookupKMSKeyARN: func(id string) (string, error) {
+			return "arn:aws:kms:us-east-1:" + PlaceholderAccount + ":key/" + strings.NewReplacer("/", "-", ":", "-").Replace(id), nil
+		},
+	}, params)
+	if err != nil {
+		return nil, err
 	}
-	if base != "Null" {
-		base = strings.TrimSuffix(base, "IfExists")
+	return Check(spec, g), nil
+}
+
+// Check lints a resolved grant, errors first. The spec, which may be nil, only improves
+// messages (e.g. naming the parameter that sets the external ID).
+func Check(spec *vendors.VendorSpec, g *vendors.Grant) []Finding {
+	if g == nil {
+		return nil
 	}
-	for _, o := range operators {
-		if base == o {
+	c := &checker{cat: DefaultCatalog(), spec: spec, grant: g, externalIDs: map[string]bool{}}
+	boundaryOf := map[string]bool{}
+	holders := map[string][]vendors.Role{}
+	for _, r := range g.Roles {
+		if r.BoundaryIsSpec {
+			boundaryOf[r.Boundary] = true
+		}
+		for _, a := range r.Attachments {
+			if a.PolicyID != "" {
+				holders[a.PolicyID] = append(holders[a.PolicyID], r)
+			}
+		}
+	}
+	for _, p := range g.Policies {
+		where := Finding{Policy: p.Name}
+		c.name(where, "policy", p.Name, maxPolicyName)
+		c.description(where, "policy", p.Description)
+		if n := compactLen(p.Document); n > maxManagedPolicyChars {
+			c.add(Error, RuleQuota, where, "document is %d characters without white space; a managed policy may have at most %d (not adjustable): split it into two policies or use wildcards such as ec2:Describe*", n, maxManagedPolicyChars)
+		}
+		// A policy used only as a permissions boundary grants nothing, so the escalation and
+		// NotAction checks, which are about what is granted, do not apply to it.
+		ctx := grantContext{grants: !boundaryOf[p.ID] || len(holders[p.ID]) > 0}
+		for _, r := range holders[p.ID] {
+			ctx.holders = append(ctx.holders, r.Name)
+			if r.Boundary != "" {
+				ctx.boundaries = append(ctx.boundaries, r.Name)
+			}
+		}
+		if len(holders[p.ID]) == 0 && ctx.grants {
+			ctx.unattached = true
+		}
+		c.identityPolicy(where, p.Document, ctx)
+	}
+	for _, r := range g.Roles {
+		where := Finding{Role: r.Name}
+		c.name(where, "role", r.Name, maxRoleName)
+		c.description(where, "role", r.Description)
+		switch n := len(r.Attachments); {
+		case n > maxManagedRaised:
+			c.add(Error, RuleQuota, where, "%d managed policies attached; IAM allows at most %d per role even after a quota increase: merge policies", n, maxManagedRaised)
+		case n > maxManagedPerRole:
+			c.add(Warning, RuleQuota, where, "%d managed policies attached; IAM's default quota is %d per role: request an increase (up to %d) in Service Quotas before deploying, or merge policies", n, maxManagedPerRole, maxManagedRaised)
+		}
+		switch n := compactLen(r.TrustPolicy); {
+		case n > maxTrustPolicyRaised:
+			c.add(Error, RuleQuota, where, "trust policy is %d characters without white space; IAM allows at most %d even after a quota increase: trust fewer principals or use wildcards in conditions", n, maxTrustPolicyRaised)
+		case n > maxTrustPolicyChars:
+			c.add(Warning, RuleQuota, where, "trust policy is %d characters without white space; IAM's default quota is %d: request an increase (up to %d) in Service Quotas, or trust fewer principals", n, maxTrustPolicyChars, maxTrustPolicyRaised)
+		}
+		c.trustPolicy(where, r.TrustPolicy)
+		names := make([]string, 0, len(r.InlinePolicies))
+		total := 0
+		for n, doc := range r.InlinePolicies {
+			names = append(names, n)
+			total += compactLen(doc)
+		}
+		if total > maxInlinePerRole {
+			c.add(Error, RuleQuota, where, "inline policies total %d characters without white space; IAM allows %d per role: move some into managed policies", total, maxInlinePerRole)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			w := Finding{Role: r.Name, Policy: n}
+			c.name(w, "inline policy", n, maxPolicyName)
+			ctx := grantContext{grants: true, holders: []string{r.Name}}
+			if r.Boundary != "" {
+				ctx.boundaries = []string{r.Name}
+			}
+			c.identityPolicy(w, r.InlinePolicies[n], ctx)
+		}
+	}
+	if id := g.ExternalID; id != "" && !c.externalIDs[id] {
+		c.externalID(Finding{}, id)
+	}
+	sort.SliceStable(c.out, func(i, j int) bool { return rank(c.out[i].Severity) < rank(c.out[j].Severity) })
+	return c.out
+}
+
+// HasErrors reports whether any finding is an error, i.e. whether the spec must not be deployed.
+func HasErrors(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Severity == Error {
 			return true
 		}
 	}
 	return false
 }
 
-// Quotas from IAM's documentation.
-const (
-	maxManagedPolicyChars = 6144
-	maxTrustPolicyChars   = 2048
-	maxManagedPerRole     = 10
-	maxRoleName           = 64
-	maxPolicyName         = 128
-)
-
-// CheckSpec resolves a spec with a placeholder account and lints the result.
-func CheckSpec(spec *vendors.VendorSpec, params map[string]any) ([]Finding, error) {
-	g, err := spec.Resolve(vendors.Target{AccountID: "000000000000", Region: "us-east-1", LookupKMSKeyARN: func(id string) (string, error) {
-		return "arn:aws:kms:us-east-1:000000000000:key/" + strings.ReplaceAll(id, "/", "-"), nil
-	}}, params)
-	if err != nil {
-		return nil, err
+// Count returns how many findings there are of each severity.
+func Count(fs []Finding) map[Severity]int {
+	out := map[Severity]int{Error: 0, Warning: 0, Info: 0}
+	for _, f := range fs {
+		out[f.Severity]++
 	}
-	return Check(g), nil
-}
-
-type checker struct {
-	cat *Catalog
-	out []Finding
-}
-
-func (c *checker) add(sev Severity, rule string, f Finding, format string, args ...any) {
-	f.Severity, f.Rule, f.Message = sev, rule, fmt.Sprintf(format, args...)
-	c.out = append(c.out, f)
-}
-
-// Check lints a resolved grant.
-func Check(g *vendors.Grant) []Finding {
-	c := &checker{cat: DefaultCatalog()}
-	boundaries := map[string]bool{}
-	attachedTo := map[string][]vendors.Role{}
-	for _, r := range g.Roles {
-		if r.BoundaryIsSpec {
-			boundaries[r.Boundary] = true
-		}
-		for _, a := range r.Attachments {
-			if a.PolicyID != "" {
-				attachedTo[a.PolicyID] = append(attachedTo[a.PolicyID], r)
-			}
-		}
-	}
-	for _, p := range g.Policies {
-		where := Finding{Policy: p.Name}
-		if len(p.Name) > maxPolicyName {
-			c.add(Error, "BYOC005", where, "policy name is %d characters; IAM allows %d", len(p.Name), maxPolicyName)
-		}
-		if n := compactLen(p.Document); n > maxManagedPolicyChars {
-			c.add(Error, "BYOC005", where, "document is %d characters without white space; a managed policy may have %d", n, maxManagedPolicyChars)
-		}
-		// A boundary only limits; broad actions in it grant nothing, so escalation does not apply.
-		bounded := len(attachedTo[p.ID]) > 0
-		for _, r := range attachedTo[p.ID] {
-			if r.Boundary == "" {
-				bounded = false
-			}
-		}
-		c.identityPolicy(where, p.Document, !boundaries[p.ID] || len(attachedTo[p.ID]) > 0, bounded)
-	}
-	for _, r := range g.Roles {
-		where := Finding{Role: r.Name}
-		if len(r.Name) > maxRoleName {
-			c.add(Error, "BYOC005", where, "role name is %d characters; IAM allows %d", len(r.Name), maxRoleName)
-		}
-		if len(r.Attachments) > maxManagedPerRole {
-			c.add(Warning, "BYOC005", where, "%d managed policies attached; the default quota is %d per role (it can be raised to 20)", len(r.Attachments), maxManagedPerRole)
-		}
-		if n := compactLen(r.TrustPolicy); n > maxTrustPolicyChars {
-			c.add(Error, "BYOC005", where, "trust policy is %d characters without white space; the default quota is %d", n, maxTrustPolicyChars)
-		}
-		c.trustPolicy(where, r.TrustPolicy, g.AccountID)
-		names := make([]string, 0, len(r.InlinePolicies))
-		for n := range r.InlinePolicies {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			c.identityPolicy(Finding{Role: r.Name, Policy: n}, r.InlinePolicies[n], true, r.Boundary != "")
-		}
-	}
-	if g.ExternalID != "" {
-		if err := vendors.ValidateExternalID(g.ExternalID); err != nil {
-			c.add(Error, "BYOC005", Finding{}, "external ID: %v", err)
-		}
-	}
-	sort.SliceStable(c.out, func(i, j int) bool { return rank(c.out[i].Severity) < rank(c.out[j].Severity) })
-	return c.out
+	return out
 }
 
 func rank(s Severity) int {
@@ -205,275 +257,54 @@ func rank(s Severity) int {
 	return 2
 }
 
-func statements(doc map[string]any) []map[string]any {
-	var out []map[string]any
-	switch s := doc["Statement"].(type) {
-	case []any:
-		for _, el := range s {
-			if m, ok := el.(map[string]any); ok {
-				out = append(out, m)
-			}
-		}
-	case map[string]any:
-		out = append(out, s)
-	}
-	return out
+type checker struct {
+	cat   *Catalog
+	spec  *vendors.VendorSpec
+	grant *vendors.Grant
+	out   []Finding
+	// externalIDs are the external ID values already checked, so each is reported once.
+	externalIDs map[string]bool
 }
 
-func strs(v any) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, el := range x {
-			out = append(out, fmt.Sprint(el))
-		}
-		return out
-	}
-	return nil
+func (c *checker) add(sev Severity, rule string, where Finding, format string, args ...any) {
+	where.Severity, where.Rule, where.Message = sev, rule, fmt.Sprintf(format, args...)
+	c.out = append(c.out, where)
 }
 
-func stmtName(s map[string]any, i int) string {
-	if sid, ok := s["Sid"].(string); ok && sid != "" {
-		return sid
-	}
-	return fmt.Sprintf("#%d", i)
+// grantContext says how a permissions policy is used: whether it grants anything (a policy
+// used only as a boundary does not), which roles hold it and which of those are bounded.
+type grantContext struct {
+	grants     bool
+	unattached bool
+	holders    []string
+	boundaries []string
 }
 
-// common checks what identity and trust statements share: Effect, Sid, actions, conditions.
-func (c *checker) common(where Finding, doc map[string]any) {
-	if v := doc["Version"]; v != "2012-10-17" {
-		c.add(Error, "BYOC001", where, "Version is %v; use \"2012-10-17\" (older versions do not support policy variables)", v)
-	}
-	sids := map[string]bool{}
-	for i, s := range statements(doc) {
-		w := where
-		w.Statement = stmtName(s, i)
-		if e := s["Effect"]; e != "Allow" && e != "Deny" {
-			c.add(Error, "BYOC001", w, "Effect must be Allow or Deny, not %v", e)
-		}
-		if sid, ok := s["Sid"].(string); ok {
-			if sid == "" {
-				c.add(Info, "BYOC006", w, "empty Sid: name the statement so reviews and CloudTrail policy evaluation can refer to it")
-			} else if sids[sid] {
-				c.add(Error, "BYOC007", w, "Sid %q is used twice in this policy", sid)
-			}
-			sids[sid] = true
-		}
-		_, hasAction := s["Action"]
-		_, hasNotAction := s["NotAction"]
-		if hasAction == hasNotAction {
-			c.add(Error, "BYOC001", w, "a statement needs exactly one of Action and NotAction")
-		}
-		for _, key := range []string{"Action", "NotAction"} {
-			for _, a := range strs(s[key]) {
-				c.action(w, a)
-			}
-		}
-		if cond, ok := s["Condition"].(map[string]any); ok {
-			for op := range cond {
-				if !validOperator(op) {
-					c.add(Error, "BYOC004", w, "condition operator %q does not exist (e.g. StringEquals, ArnLike, ForAnyValue:StringLike, BoolIfExists)", op)
-				}
-			}
-		}
+// bounded reports whether every role holding the policy has a permissions boundary.
+func (g grantContext) bounded() bool {
+	return len(g.holders) > 0 && len(g.boundaries) == len(g.holders)
+}
+
+func (c *checker) name(where Finding, kind, name string, max int) {
+	switch {
+	case name == "":
+		c.add(Error, RuleQuota, where, "the %s has no name", kind)
+	case len(name) > max:
+		c.add(Error, RuleQuota, where, "%s name %q is %d characters; IAM allows at most %d: choose a shorter name or suffix", kind, name, len(name), max)
+	case !iamNamePattern.MatchString(name):
+		c.add(Error, RuleQuota, where, "%s name %q: IAM allows only letters, digits and +=,.@_-", kind, name)
 	}
 }
 
-func (c *checker) action(w Finding, a string) {
-	if a == "*" {
-		return
-	}
-	svc, name, ok := strings.Cut(a, ":")
-	if !ok || svc == "" || name == "" {
-		c.add(Error, "BYOC001", w, "action %q is not service:Action", a)
-		return
-	}
-	if !c.cat.HasService(svc) {
-		c.add(Error, "BYOC002", w, "service %q in %q does not exist (catalog: %s)", svc, a, c.cat.Source)
-		return
-	}
-	if len(c.cat.Match(a)) == 0 {
-		if strings.ContainsAny(name, "*?") {
-			c.add(Error, "BYOC003", w, "%q matches no %s action", a, svc)
-		} else {
-			c.add(Error, "BYOC003", w, "action %q does not exist in service %s", a, svc)
-		}
+func (c *checker) description(where Finding, kind, d string) {
+	if len(d) > maxDescription {
+		c.add(Error, RuleQuota, where, "%s description is %d characters; IAM allows at most %d", kind, len(d), maxDescription)
 	}
 }
 
-// identityPolicy lints a permissions policy; grants says whether it grants anything (a
-// policy used only as a boundary does not), bounded whether every role holding it has a
-// permissions boundary.
-func (c *checker) identityPolicy(where Finding, doc map[string]any, grants, bounded bool) {
-	c.common(where, doc)
-	for i, s := range statements(doc) {
-		w := where
-		w.Statement = stmtName(s, i)
-		if _, ok := s["Principal"]; ok {
-			c.add(Error, "BYOC001", w, "Principal belongs in trust (resource) policies, not in a permissions policy")
-		}
-		_, hasRes := s["Resource"]
-		_, hasNotRes := s["NotResource"]
-		if hasRes == hasNotRes {
-			c.add(Error, "BYOC001", w, "a permissions statement needs exactly one of Resource and NotResource")
-		}
-		if s["Effect"] != "Allow" || !grants {
-			continue
-		}
-		onAll := false
-		for _, r := range strs(s["Resource"]) {
-			if r == "*" {
-				onAll = true
-			}
-		}
-		if !onAll {
-			continue
-		}
-		if _, ok := s["NotAction"]; ok {
-			c.add(Warning, "BYOC011", w, "NotAction with Resource \"*\" allows every action not listed, including ones AWS adds later")
-		}
-		found := c.escalations(s)
-		if len(found) == 0 {
-			continue
-		}
-		sev, why := Warning, "and no permissions boundary bounds the roles that hold it"
-		if bounded {
-			sev, why = Info, "but every role holding it has a permissions boundary"
-		}
-		c.add(sev, "BYOC008", w, "allows %s on every resource (\"*\"), which lets the holder raise its own permissions, %s", strings.Join(found, ", "), why)
+func (c *checker) externalID(where Finding, id string) {
+	c.externalIDs[id] = true
+	if err := vendors.ValidateExternalID(id); err != nil {
+		c.add(Error, RuleQuota, where, "external ID %q: %v (STS's limits)", id, err)
 	}
-}
-
-// escalations lists the escalation actions a statement allows, expanding wildcards.
-func (c *checker) escalations(s map[string]any) []string {
-	allowed := map[string]bool{}
-	for _, a := range strs(s["Action"]) {
-		if a == "*" {
-			a = "iam:*"
-		}
-		for _, m := range c.cat.Match(a) {
-			allowed[strings.ToLower(m)] = true
-		}
-	}
-	cond, _ := s["Condition"].(map[string]any)
-	hasBoundaryCondition := false
-	for _, vars := range cond {
-		if m, ok := vars.(map[string]any); ok {
-			if _, ok := m["iam:PermissionsBoundary"]; ok {
-				hasBoundaryCondition = true
-			}
-		}
-	}
-	var out []string
-	for _, e := range escalation {
-		if !allowed[strings.ToLower(e)] {
-			continue
-		}
-		if e == "iam:CreateRole" && hasBoundaryCondition {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-func (c *checker) trustPolicy(where Finding, doc map[string]any, accountID string) {
-	c.common(where, doc)
-	for i, s := range statements(doc) {
-		w := where
-		w.Statement = stmtName(s, i)
-		for _, k := range []string{"Resource", "NotResource"} {
-			if _, ok := s[k]; ok {
-				c.add(Error, "BYOC001", w, "%s does not belong in a trust policy", k)
-			}
-		}
-		if s["Effect"] != "Allow" {
-			continue
-		}
-		var aws []string
-		switch p := s["Principal"].(type) {
-		case string:
-			if p == "*" {
-				c.add(Error, "BYOC009", w, "Principal \"*\" lets anyone assume the role: name the vendor's principals")
-			}
-		case map[string]any:
-			aws = strs(p["AWS"])
-		default:
-			c.add(Error, "BYOC001", w, "a trust statement needs a Principal")
-		}
-		cross := false
-		for _, id := range aws {
-			switch {
-			case id == "*":
-				c.add(Error, "BYOC009", w, "AWS principal \"*\" lets anyone assume the role: name the vendor's principals")
-			case isAccountRoot(id):
-				c.add(Warning, "BYOC009", w, "trusts the whole account %s: every principal that account allows may assume the role; trust the vendor's role ARN instead", accountOf(id))
-			}
-			if acct := accountOf(id); acct != "" && acct != accountID {
-				cross = true
-			}
-		}
-		assume := false
-		for _, a := range strs(s["Action"]) {
-			if a == "sts:AssumeRole" || a == "sts:*" {
-				assume = true
-			}
-		}
-		if cross && assume && !hasCondition(s, "sts:ExternalId") {
-			c.add(Info, "BYOC010", w, "a third-party AssumeRole without an sts:ExternalId condition is open to the confused-deputy problem; set an external ID if the vendor supports one")
-		}
-	}
-}
-
-func isAccountRoot(id string) bool {
-	if len(id) == 12 && strings.Trim(id, "0123456789") == "" {
-		return true
-	}
-	return strings.HasPrefix(id, "arn:") && strings.HasSuffix(id, ":root")
-}
-
-func accountOf(id string) string {
-	if len(id) == 12 && strings.Trim(id, "0123456789") == "" {
-		return id
-	}
-	parts := strings.Split(id, ":")
-	if len(parts) >= 6 {
-		return parts[4]
-	}
-	return ""
-}
-
-func hasCondition(s map[string]any, variable string) bool {
-	cond, _ := s["Condition"].(map[string]any)
-	for _, vars := range cond {
-		if m, ok := vars.(map[string]any); ok {
-			if _, ok := m[variable]; ok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func compactLen(doc map[string]any) int {
-	b, _ := json.Marshal(doc)
-	n := 0
-	for _, r := range string(b) {
-		if !unicode.IsSpace(r) {
-			n++
-		}
-	}
-	return n
-}
-
-// HasErrors reports whether any finding is an error.
-func HasErrors(fs []Finding) bool {
-	for _, f := range fs {
-		if f.Severity == Error {
-			return true
-		}
-	}
-	return false
 }
