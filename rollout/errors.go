@@ -26,6 +26,7 @@ const (
 	KindConfig        Kind = "config"
 	KindEngine        Kind = "engine"
 	KindConflict      Kind = "conflict"
+	KindGone          Kind = "account-gone"
 )
 
 // AccountError is one account's failure, with its kind and the one line that explains it.
@@ -61,6 +62,10 @@ func IsThrottled(err error) bool { return kindOf(err) == KindThrottled }
 
 // IsTimeout reports whether the account's operation ran past its timeout.
 func IsTimeout(err error) bool { return kindOf(err) == KindTimeout }
+
+// IsAccountGone reports whether the account left the organization or was suspended after
+// discovery.
+func IsAccountGone(err error) bool { return kindOf(err) == KindGone }
 
 // IsConflict reports whether resources the program would create already exist in the account.
 func IsConflict(err error) bool { return kindOf(err) == KindConflict }

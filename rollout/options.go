@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/byoc-access/byoc-access/rollout/access"
@@ -58,7 +60,20 @@ type Options struct {
 	Force bool
 	// Refresh refreshes each stack from the cloud before updating (and so never skips).
 	Refresh bool
+	// Organization, when set, is asked again about each account right before it is worked
+	// on, so an account that left the organization or was suspended since discovery fails
+	// with that reason instead of an obscure error.
+	Organization AccountChecker
 }
+
+// AccountChecker reports an account's current status in the organization; *organizations.Client
+// satisfies it.
+type AccountChecker interface {
+	DescribeAccount(ctx context.Context, in *organizations.DescribeAccountInput, optFns ...func(*organizations.Options)) (*organizations.DescribeAccountOutput, error)
+}
+
+// RecheckAccounts asks the organization about each account again before working on it.
+func RecheckAccounts(c AccountChecker) Option { return func(o *Options) { o.Organization = c } }
 
 // Option sets one of the Options.
 type Option func(*Options)

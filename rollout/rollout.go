@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -472,7 +474,35 @@ func (r *Runner) stackConfig(a targets.Account) (auto.ConfigMap, error) {
 	return cfg, nil
 }
 
+// recheck asks the organization whether the account is still an active member.
+func (r *Runner) recheck(ctx context.Context, a targets.Account) error {
+	if r.opts.Organization == nil {
+		return nil
+	}
+	out, err := r.opts.Organization.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(a.ID)})
+	var nf *orgtypes.AccountNotFoundException
+	switch {
+	case errors.As(err, &nf):
+		return &AccountError{AccountID: a.ID, Kind: KindGone, Reason: "the account is no longer in the organization (it left after discovery)", Err: err}
+	case err != nil:
+		return fmt.Errorf("describe account: %w", err)
+	}
+	status := string(out.Account.State)
+	if status == "" {
+		status = string(out.Account.Status)
+	}
+	if status != "ACTIVE" {
+		return &AccountError{AccountID: a.ID, Kind: KindGone, Reason: "the account is " + status + " (it changed after discovery)"}
+	}
+	return nil
+}
+
 func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res *Result, log *os.File) error {
+	if op == OpUp || op == OpPreview {
+		if err := r.recheck(ctx, a); err != nil {
+			return err
+		}
+	}
 	ws, err := r.workspace(ctx, a)
 	if err != nil {
 		return fmt.Errorf("workspace: %w", err)

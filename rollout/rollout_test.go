@@ -539,3 +539,27 @@ func TestSyncFollowsTheOrganization(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{first[2], added}, listStacks(t, cmd, backend))
 }
+
+func TestAccountsThatLeaveAfterDiscovery(t *testing.T) {
+	cmd := pulumiCLI(t)
+	m, accounts := fleet(t, 4)
+	orgs := organizations.NewFromConfig(m.AWSConfig(t))
+	left, closed := accounts[1].ID, accounts[2].ID
+	_, err := orgs.RemoveAccountFromOrganization(context.Background(), &organizations.RemoveAccountFromOrganizationInput{AccountId: aws.String(left)})
+	require.NoError(t, err)
+	_, err = orgs.CloseAccount(context.Background(), &organizations.CloseAccountInput{AccountId: aws.String(closed)})
+	require.NoError(t, err)
+
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+t.TempDir()), rollout.Passphrase(passphrase),
+		rollout.Parallel(4), rollout.RecheckAccounts(orgs))
+	require.NoError(t, err)
+	rep, err := r.Up(context.Background(), accounts) // the list from before the changes
+	require.NoError(t, err)
+	byID := resultsByID(rep)
+	require.Equal(t, rollout.KindGone, byID[left].Kind)
+	require.Contains(t, byID[left].Error, "no longer in the organization")
+	require.Equal(t, rollout.KindGone, byID[closed].Kind)
+	require.Contains(t, byID[closed].Error, "SUSPENDED")
+	require.Equal(t, 2, rep.Counts.Succeeded)
+	require.Equal(t, 2, rep.Counts.Failed, "they count against --max-failures")
+}

@@ -274,7 +274,7 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 		if err != nil {
 			return nil, "", err
 		}
-		opts = append(opts, rollout.Preflight(cfg))
+		opts = append(opts, rollout.Preflight(cfg), rollout.RecheckAccounts(organizations.NewFromConfig(cfg)))
 	}
 	r, err := rollout.New(dep, append(opts, extra...)...)
 	if err != nil {
