@@ -10,6 +10,7 @@ import (
 
 	"github.com/byoc-access/byoc-access/cfnimport"
 	"github.com/byoc-access/byoc-access/iamstate"
+	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/render"
 	"github.com/byoc-access/byoc-access/vendors"
 )
@@ -38,14 +39,7 @@ func renderSpec(t *testing.T, spec *vendors.VendorSpec, params map[string]any) *
 }
 
 func TestStreamkapSeedImportRendersAsThePreset(t *testing.T) {
-	seed := filepath.Join("..", "..", "shared", "seeds", "streamkap-byoc-aws.txt")
-	if d := os.Getenv("BYOC_SHARED_DIR"); d != "" {
-		seed = filepath.Join(d, "seeds", "streamkap-byoc-aws.txt")
-	}
-	text, err := os.ReadFile(seed)
-	if os.IsNotExist(err) {
-		t.Skipf("the Streamkap seed is not at %s (set BYOC_SHARED_DIR): import not checked against it", seed)
-	}
+	text, err := os.ReadFile(testenv.SharedFile(t, "seeds/streamkap-byoc-aws.txt"))
 	require.NoError(t, err)
 	i := strings.Index(string(text), "AWSTemplateFormatVersion")
 	require.Positive(t, i)

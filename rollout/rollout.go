@@ -578,18 +578,7 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 	}
 	switch op {
 	case OpPreview:
-		opts := []optpreview.Option{}
-		if log != nil {
-			opts = append(opts, optpreview.ProgressStreams(log), optpreview.ErrorProgressStreams(log))
-		}
-		pr, err := stack.Preview(ctx, opts...)
-		if err != nil {
-			return err
-		}
-		res.Changes = map[string]int{}
-		for k, v := range pr.ChangeSummary {
-			res.Changes[string(k)] = v
-		}
+		return preview(ctx, stack, res, log, false)
 	case OpUp:
 		opts := []optup.Option{}
 		if r.opts.Refresh {
@@ -686,10 +675,22 @@ func (r *Runner) drift(ctx context.Context, stack auto.Stack, a targets.Account,
 	if r.dep.AdoptKey != "" {
 		cfg[r.dep.AdoptKey] = auto.ConfigValue{Value: "[]"}
 	}
-	if err := stack.SetAllConfigWithOptions(ctx, cfg, &auto.ConfigOptions{Path: true}); err != nil {
+	if err := writeConfig(ctx, stack.Workspace(), stack, cfg); err != nil {
 		return fmt.Errorf("set config: %w", err)
 	}
-	opts := []optpreview.Option{optpreview.Refresh()}
+	if err := preview(ctx, stack, res, log, true); err != nil {
+		return err
+	}
+	res.Drifted = changed(res.Changes)
+	return nil
+}
+
+// preview runs a preview (after a refresh from the cloud, for drift) and counts its changes.
+func preview(ctx context.Context, stack auto.Stack, res *Result, log *os.File, refresh bool) error {
+	opts := []optpreview.Option{}
+	if refresh {
+		opts = append(opts, optpreview.Refresh())
+	}
 	if log != nil {
 		opts = append(opts, optpreview.ProgressStreams(log), optpreview.ErrorProgressStreams(log))
 	}
@@ -700,9 +701,6 @@ func (r *Runner) drift(ctx context.Context, stack auto.Stack, a targets.Account,
 	res.Changes = map[string]int{}
 	for k, v := range pr.ChangeSummary {
 		res.Changes[string(k)] = v
-	}
-	if changed(res.Changes) {
-		res.Drifted = true
 	}
 	return nil
 }

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -106,11 +104,7 @@ func fleet(t *testing.T, n int) (*testenv.Moto, []targets.Account) {
 
 func sdkConfig(t *testing.T, endpoint string) aws.Config {
 	t.Helper()
-	cfg, err := access.NewAWSConfig(context.Background(), "us-east-1",
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, "")),
-		config.WithBaseEndpoint(endpoint))
-	require.NoError(t, err)
-	return cfg
+	return testenv.RetryingConfig(t, endpoint)
 }
 
 func listStacks(t *testing.T, cmd auto.PulumiCommand, backend string) []string {
@@ -179,7 +173,7 @@ func TestRolloutEndToEnd(t *testing.T) {
 	require.NotEmpty(t, rep.Results[0].RoleArns)
 
 	// Nothing secret reached the logs or the reports.
-	assertNoSecrets(t, runDir, passphrase, "deploy-secret-ext", testenv.SecretAccessKey)
+	testenv.AssertNoSecrets(t, nil, []string{runDir, strings.TrimPrefix(backend, "file://")}, passphrase, "deploy-secret-ext", testenv.SecretAccessKey)
 
 	// Offboarding removes every stack.
 	d, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase),
@@ -292,21 +286,6 @@ func TestFailureTolerance(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tt.limit, ft.Limit(tt.total), tt.in)
 	}
-}
-
-func assertNoSecrets(t *testing.T, dir string, secrets ...string) {
-	t.Helper()
-	require.NoError(t, filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		require.NoError(t, err)
-		for _, s := range secrets {
-			require.NotContains(t, string(b), s, "%s contains a secret", path)
-		}
-		return nil
-	}))
 }
 
 func sortedIDs(accts []targets.Account) []string {

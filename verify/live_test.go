@@ -11,14 +11,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
 	"github.com/byoc-access/byoc-access/internal/testenv"
-	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/snapshot"
 	"github.com/byoc-access/byoc-access/verify"
 )
@@ -86,14 +83,7 @@ func findingKinds(fs []verify.Finding) map[verify.Kind][]string {
 // seedJSON returns the n-th JSON document of the Streamkap seed: provision, deprovision, trust.
 func seedJSON(t *testing.T, n int) string {
 	t.Helper()
-	path := filepath.Join("..", "..", "shared", "seeds", "streamkap-byoc-aws.txt")
-	if d := os.Getenv("BYOC_SHARED_DIR"); d != "" {
-		path = filepath.Join(d, "seeds", "streamkap-byoc-aws.txt")
-	}
-	text, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		t.Skipf("the Streamkap seed is not at %s (set BYOC_SHARED_DIR): not checked", path)
-	}
+	text, err := os.ReadFile(testenv.SharedFile(t, "seeds/streamkap-byoc-aws.txt"))
 	require.NoError(t, err)
 	rest := string(text)
 	for i := 0; ; i++ {
@@ -227,10 +217,7 @@ func TestVerifyUnderThrottling(t *testing.T) {
 		}
 		return nil
 	})
-	cfg, err := access.NewAWSConfig(context.Background(), "us-east-1",
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, "")),
-		config.WithBaseEndpoint(proxy.URL))
-	require.NoError(t, err)
+	cfg := testenv.RetryingConfig(t, proxy.URL)
 
 	want := rendered(t, "streamkap", nil)
 	got, err := snapshot.Take(context.Background(), iam.NewFromConfig(cfg), want.AccountID, snapshot.NamesOf(want))

@@ -7,6 +7,8 @@ package verify
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -62,7 +64,7 @@ func (f Finding) String() string {
 // order. No findings means the account grants exactly what the spec says.
 func Compare(want, got *iamstate.Account) []Finding {
 	c := &comparer{account: want.AccountID}
-	for _, name := range sortedKeys(want.Policies) {
+	for _, name := range slices.Sorted(maps.Keys(want.Policies)) {
 		wp := want.Policies[name]
 		gp, ok := got.Policies[name]
 		res := "policy/" + name
@@ -79,7 +81,7 @@ func Compare(want, got *iamstate.Account) []Finding {
 		c.documents(res, wp.Document, gp.Document)
 		c.tags(res, wp.Tags, gp.Tags)
 	}
-	for _, name := range sortedKeys(want.Roles) {
+	for _, name := range slices.Sorted(maps.Keys(want.Roles)) {
 		wr := want.Roles[name]
 		gr, ok := got.Roles[name]
 		res := "role/" + name
@@ -105,7 +107,7 @@ func Compare(want, got *iamstate.Account) []Finding {
 		if len(extra) > 0 {
 			c.add(AttachmentExtra, res, fmt.Sprintf("%d policies are attached that the spec does not grant", len(extra)), nil, extra)
 		}
-		for _, n := range sortedKeys(wr.InlinePolicies) {
+		for _, n := range slices.Sorted(maps.Keys(wr.InlinePolicies)) {
 			g, ok := gr.InlinePolicies[n]
 			if !ok {
 				c.add(InlinePolicyMissing, res, fmt.Sprintf("inline policy %s is missing", n), []string{n}, nil)
@@ -116,7 +118,7 @@ func Compare(want, got *iamstate.Account) []Finding {
 				c.documents(res+"/inline/"+n, wr.InlinePolicies[n], g)
 			}
 		}
-		for _, n := range sortedKeys(gr.InlinePolicies) {
+		for _, n := range slices.Sorted(maps.Keys(gr.InlinePolicies)) {
 			if _, ok := wr.InlinePolicies[n]; !ok {
 				c.add(InlinePolicyExtra, res, fmt.Sprintf("inline policy %s is not in the spec", n), nil, []string{n})
 			}
@@ -149,7 +151,7 @@ func (c *comparer) boundary(res string, want, got *string) {
 
 func (c *comparer) tags(res string, want, got map[string]string) {
 	var w, g []string
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if got[k] != want[k] {
 			w = append(w, k+"="+want[k])
 			if v, ok := got[k]; ok {
@@ -157,7 +159,7 @@ func (c *comparer) tags(res string, want, got map[string]string) {
 			}
 		}
 	}
-	for _, k := range sortedKeys(got) {
+	for _, k := range slices.Sorted(maps.Keys(got)) {
 		if _, ok := want[k]; !ok {
 			g = append(g, k+"="+got[k])
 		}
@@ -182,7 +184,7 @@ func (c *comparer) documents(res string, want, got any) {
 		c.add(ActionsRemoved, res, fmt.Sprintf("%d actions the spec grants are no longer allowed", len(removed)), removed, nil)
 	}
 	if len(added)+len(removed) == 0 {
-		only, extra := diff(statements(want), statements(got))
+		only, extra := diff(iamstate.CanonicalStatements(want), iamstate.CanonicalStatements(got))
 		c.add(StatementsChanged, res, "statements differ (resources, conditions or effects)", only, extra)
 	}
 }
@@ -213,48 +215,18 @@ func (c *comparer) trust(res string, want, got any) {
 		c.add(TrustConditionChanged, res, "trust policy conditions differ", missing, extra)
 	}
 	if len(added)+len(removed)+len(missing)+len(extra) == 0 && !lostExternalID {
-		only, more := diff(statements(want), statements(got))
+		only, more := diff(iamstate.CanonicalStatements(want), iamstate.CanonicalStatements(got))
 		c.add(TrustStatementChanged, res, "trust statements differ (actions, effects or Sids)", only, more)
 	}
 }
 
-func stmtList(doc any) []map[string]any {
-	m, _ := doc.(map[string]any)
-	var out []map[string]any
-	switch s := m["Statement"].(type) {
-	case []any:
-		for _, el := range s {
-			if sm, ok := el.(map[string]any); ok {
-				out = append(out, sm)
-			}
-		}
-	case map[string]any:
-		out = append(out, s)
-	}
-	return out
-}
-
-func strs(v any) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, el := range x {
-			out = append(out, fmt.Sprint(el))
-		}
-		return out
-	}
-	return nil
-}
-
 func allowedActions(doc any) []string {
 	set := map[string]bool{}
-	for _, s := range stmtList(doc) {
+	for _, s := range iamstate.Statements(doc) {
 		if s["Effect"] != "Allow" {
 			continue
 		}
-		for _, a := range strs(s["Action"]) {
+		for _, a := range iamstate.Strings(s["Action"]) {
 			set[a] = true
 		}
 	}
@@ -263,13 +235,13 @@ func allowedActions(doc any) []string {
 
 func principals(doc any) []string {
 	set := map[string]bool{}
-	for _, s := range stmtList(doc) {
+	for _, s := range iamstate.Statements(doc) {
 		switch p := s["Principal"].(type) {
 		case string:
 			set["*:"+p] = true
 		case map[string]any:
 			for typ, ids := range p {
-				for _, id := range strs(ids) {
+				for _, id := range iamstate.Strings(ids) {
 					set[typ+":"+id] = true
 				}
 			}
@@ -281,13 +253,13 @@ func principals(doc any) []string {
 // conditions flattens every condition to "Sid: test variable=value" items.
 func conditions(doc any) []string {
 	set := map[string]bool{}
-	for _, s := range stmtList(doc) {
+	for _, s := range iamstate.Statements(doc) {
 		sid, _ := s["Sid"].(string)
 		cond, _ := s["Condition"].(map[string]any)
 		for test, vars := range cond {
 			vm, _ := vars.(map[string]any)
 			for v, vals := range vm {
-				for _, val := range strs(vals) {
+				for _, val := range iamstate.Strings(vals) {
 					set[fmt.Sprintf("%s: %s %s=%s", sid, test, v, val)] = true
 				}
 			}
@@ -316,42 +288,9 @@ func without(items []string, sub string) []string {
 	return out
 }
 
-// statements returns each statement in canonical text: lists sorted, strings as lists.
-func statements(doc any) []string {
-	var out []string
-	for _, s := range stmtList(doc) {
-		b, _ := json.Marshal(canonical(s))
-		out = append(out, string(b))
-	}
-	sort.Strings(out)
-	return out
-}
-
-func canonical(v any) any {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		out := strs(x)
-		sort.Strings(out)
-		return out
-	case map[string]any:
-		out := map[string]any{}
-		for k, el := range x {
-			if k == "Sid" || k == "Effect" || k == "Version" {
-				out[k] = el
-				continue
-			}
-			out[k] = canonical(el)
-		}
-		return out
-	}
-	return v
-}
-
 func equalDocs(a, b any) bool {
-	ja, _ := json.Marshal(statements(a))
-	jb, _ := json.Marshal(statements(b))
+	ja, _ := json.Marshal(iamstate.CanonicalStatements(a))
+	jb, _ := json.Marshal(iamstate.CanonicalStatements(b))
 	return string(ja) == string(jb)
 }
 
@@ -380,15 +319,6 @@ func diff(a, b []string) (onlyA, onlyB []string) {
 func setList(set map[string]bool) []string {
 	out := make([]string, 0, len(set))
 	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
 		out = append(out, k)
 	}
 	sort.Strings(out)

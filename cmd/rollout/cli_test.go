@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"testing"
 )
 
@@ -19,21 +18,5 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	if err != nil {
 		errOut.WriteString(err.Error())
 	}
-	return out.String(), errOut.String(), exitCodeQuiet(err)
-}
-
-// exitCodeQuiet is exitCode without printing, for tests.
-func exitCodeQuiet(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ue usageError
-	var fe failedError
-	switch {
-	case errors.As(err, &ue):
-		return exitUsage
-	case errors.As(err, &fe):
-		return exitFailed
-	}
-	return exitUnknown
+	return out.String(), errOut.String(), codeOf(err)
 }

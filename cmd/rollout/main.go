@@ -57,21 +57,35 @@ type failedError struct{ msg string }
 
 func (e failedError) Error() string { return e.msg }
 
+// exitCode prints err for the user and returns the process exit code.
 func exitCode(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ue usageError
-	var fe failedError
+	code := codeOf(err)
 	switch {
-	case errors.As(err, &ue):
-		fmt.Fprintln(os.Stderr, "error:", err)
-		return exitUsage
-	case errors.As(err, &fe):
+	case err == nil:
+	case code == exitFailed && isFailed(err):
 		fmt.Fprintln(os.Stderr, err)
-		return exitFailed
 	default:
 		fmt.Fprintln(os.Stderr, "error:", err)
+	}
+	return code
+}
+
+// codeOf maps an error to an exit code: usage errors 2, failed accounts 1.
+func codeOf(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case isFailed(err):
+		return exitFailed
+	default:
 		return exitUnknown
 	}
+}
+
+func isFailed(err error) bool {
+	var fe failedError
+	return errors.As(err, &fe)
 }

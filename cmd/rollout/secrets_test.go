@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,23 +52,5 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	run("unlock", "--backend", "file://"+state)
 	require.NotEmpty(t, strings.Join(outputs, ""))
 
-	secrets := []string{passphrase, executionExt, sessionToken, testenv.SecretAccessKey}
-	for i, o := range outputs {
-		for _, s := range secrets {
-			require.NotContains(t, o, s, "output %d of the commands", i)
-		}
-	}
-	for _, dir := range []string{state, runs} {
-		require.NoError(t, filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-			if err != nil || info.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(path)
-			require.NoError(t, err)
-			for _, s := range secrets {
-				require.NotContains(t, string(b), s, "%s", path)
-			}
-			return nil
-		}))
-	}
+	testenv.AssertNoSecrets(t, outputs, []string{state, runs}, passphrase, executionExt, sessionToken, testenv.SecretAccessKey)
 }

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stretchr/testify/require"
 
@@ -49,11 +47,7 @@ func TestRoleARNAndValidation(t *testing.T) {
 // base is an SDK config whose calls go through the fault proxy to moto.
 func base(t *testing.T, endpoint string) aws.Config {
 	t.Helper()
-	cfg, err := access.NewAWSConfig(context.Background(), "us-east-1",
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, "")),
-		config.WithBaseEndpoint(endpoint))
-	require.NoError(t, err)
-	return cfg
+	return testenv.RetryingConfig(t, endpoint)
 }
 
 func TestPreflightAgainstMoto(t *testing.T) {

@@ -8,13 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/testenv"
-	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -214,10 +211,7 @@ func TestDiscoverUnderThrottling(t *testing.T) {
 		}
 		return nil
 	})
-	cfg, err := access.NewAWSConfig(context.Background(), "us-east-1",
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, "")),
-		config.WithBaseEndpoint(proxy.URL))
-	require.NoError(t, err)
+	cfg := testenv.RetryingConfig(t, proxy.URL)
 	res, err := targets.Discover(context.Background(), organizations.NewFromConfig(cfg),
 		targets.Filter{OUs: []string{"Root/Workloads"}, AccountTags: map[string]string{"env": "prod"}})
 	require.NoError(t, err, "throttled and failed calls are retried")

@@ -1,0 +1,36 @@
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// SharedFile returns the path of a file of the published vendor material (the shared folder
+// beside the repository, or BYOC_SHARED_DIR), and skips the test, saying so, where it is absent.
+func SharedFile(t testing.TB, rel string) string {
+	t.Helper()
+	dir := os.Getenv("BYOC_SHARED_DIR")
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(wd, "go.mod")); err == nil {
+				break
+			}
+			parent := filepath.Dir(wd)
+			if parent == wd {
+				t.Skip("no go.mod above the test directory; set BYOC_SHARED_DIR to the published vendor material")
+			}
+			wd = parent
+		}
+		dir = filepath.Join(filepath.Dir(wd), "shared")
+	}
+	path := filepath.Join(dir, rel)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("published vendor material %s is absent (set BYOC_SHARED_DIR to the folder with seeds/ and anchors/): not checked", path)
+	}
+	return path
+}
