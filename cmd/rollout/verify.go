@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -38,6 +39,24 @@ func (l liveReader) iam(accountID string) *iam.Client {
 		return iam.NewFromConfig(l.base)
 	}
 	return iam.NewFromConfig(l.role.Credentials(l.base, sts.NewFromConfig(l.base), l.role.Partition, accountID))
+}
+
+// kmsKeyARN resolves a KMS key ID or alias (alias/aws/ebs) to its key ARN in the account, as
+// the vendor's module does at deploy time, so verify compares real ARNs; "" leaves render's
+// placeholder when the key cannot be read.
+func (l liveReader) kmsKeyARN(ctx context.Context, accountID string) func(string) string {
+	cfg := l.base
+	if !l.direct {
+		cfg = l.role.Credentials(l.base, sts.NewFromConfig(l.base), l.role.Partition, accountID)
+	}
+	client := kms.NewFromConfig(cfg)
+	return func(keyID string) string {
+		out, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyID)})
+		if err != nil || out.KeyMetadata == nil {
+			return ""
+		}
+		return aws.ToString(out.KeyMetadata.Arn)
+	}
 }
 
 func (l liveReader) snapshot(ctx context.Context, want *iamstate.Account) (*iamstate.Account, error) {
@@ -78,15 +97,16 @@ func runSnapshot(c *cobra.Command, in *snapshotInput) error {
 	if err := in.fleet.check(); err != nil {
 		return err
 	}
-	want, err := renderFor(&in.vendor, in.AccountID, in.fleet.targets.Region)
-	if err != nil {
-		return err
-	}
 	base, err := in.fleet.aws(ctx)
 	if err != nil {
 		return err
 	}
-	got, err := liveReader{base: base, role: in.fleet.role(), direct: in.Direct}.snapshot(ctx, want)
+	reader := liveReader{base: base, role: in.fleet.role(), direct: in.Direct}
+	want, err := renderFor(&in.vendor, in.AccountID, in.fleet.targets.Region, reader.kmsKeyARN(ctx, in.AccountID))
+	if err != nil {
+		return err
+	}
+	got, err := reader.snapshot(ctx, want)
 	if err != nil {
 		return err
 	}
@@ -95,7 +115,7 @@ func runSnapshot(c *cobra.Command, in *snapshotInput) error {
 	return enc.Encode(got)
 }
 
-func renderFor(vf *vendorFlags, accountID, region string) (*iamstate.Account, error) {
+func renderFor(vf *vendorFlags, accountID, region string, kmsKeyARN func(string) string) (*iamstate.Account, error) {
 	spec, params, err := vf.load()
 	if err != nil {
 		return nil, err
@@ -104,7 +124,17 @@ func renderFor(vf *vendorFlags, accountID, region string) (*iamstate.Account, er
 	if err != nil {
 		return nil, err
 	}
-	state, err := render.Render(spec, render.Options{AccountID: accountID, Region: region, Params: params, Tags: tags})
+	lookup := kmsKeyARN
+	if lookup != nil {
+		// Fall back to render's visible placeholder when the account's key cannot be read.
+		lookup = func(keyID string) string {
+			if arn := kmsKeyARN(keyID); arn != "" {
+				return arn
+			}
+			return fmt.Sprintf("arn:aws:kms:%s:%s:key/LOOKUP(%s)", region, accountID, keyID)
+		}
+	}
+	state, err := render.Render(spec, render.Options{AccountID: accountID, Region: region, Params: params, Tags: tags, KMSKeyARN: lookup})
 	if err != nil {
 		return nil, asUsage(err)
 	}
@@ -167,7 +197,7 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 	for i, a := range res.Targets {
 		g.Go(func() error {
 			v := AccountVerification{AccountID: a.ID, Name: a.Name, Findings: []verify.Finding{}}
-			want, err := renderFor(&in.vendor, a.ID, in.fleet.targets.Region)
+			want, err := renderFor(&in.vendor, a.ID, in.fleet.targets.Region, reader.kmsKeyARN(gctx, a.ID))
 			if err == nil {
 				var got *iamstate.Account
 				if got, err = reader.snapshot(gctx, want); err == nil {

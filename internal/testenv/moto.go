@@ -29,6 +29,8 @@ const (
 	AccessKeyID     = "AKIAIOSFODNN7EXAMPLE"
 	SecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	Region          = "us-east-1"
+	// MotoAccount is the account the default credentials act in.
+	MotoAccount = "123456789012"
 )
 
 // MotoOption changes how moto is started.
