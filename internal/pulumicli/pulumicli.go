@@ -3,11 +3,14 @@
 package pulumicli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -20,9 +23,9 @@ const Version = "3.250.0"
 const AWSPluginVersion = "6.83.0"
 
 // Find returns a Pulumi CLI of Version or newer: PULUMI_CLI, then pulumi on PATH, then the
-// copy scripts/install-pulumi.sh builds and caches.
+// copy scripts/install-pulumi.sh builds and caches. The command is made once per process (per
+// set of candidates) and shared, because every check costs a `pulumi version` run.
 func Find() (auto.PulumiCommand, error) {
-	min := semver.MustParse(Version)
 	var candidates []string
 	if p := os.Getenv("PULUMI_CLI"); p != "" {
 		candidates = append(candidates, p)
@@ -31,6 +34,32 @@ func Find() (auto.PulumiCommand, error) {
 		candidates = append(candidates, p)
 	}
 	candidates = append(candidates, CachedPath())
+	key := strings.Join(candidates, "\x00")
+
+	found.mu.Lock()
+	defer found.mu.Unlock()
+	if cmd, ok := found.cmds[key]; ok {
+		return cmd, nil
+	}
+	cmd, err := find(candidates)
+	if err != nil {
+		// Not remembered: the CLI may be installed while the process runs (tests, retries).
+		return nil, err
+	}
+	if found.cmds == nil {
+		found.cmds = map[string]auto.PulumiCommand{}
+	}
+	found.cmds[key] = cmd
+	return cmd, nil
+}
+
+var found struct {
+	mu   sync.Mutex
+	cmds map[string]auto.PulumiCommand
+}
+
+func find(candidates []string) (auto.PulumiCommand, error) {
+	min := semver.MustParse(Version)
 	var tried []string
 	for _, c := range candidates {
 		v, err := version(c)
@@ -47,10 +76,12 @@ func Find() (auto.PulumiCommand, error) {
 		if err != nil {
 			return nil, err
 		}
-		return auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, Version: min})
+		// The version was just checked; NewPulumiCommand still runs `pulumi version` once to
+		// record it, but need not judge it again.
+		return auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, Version: min, SkipVersionCheck: true})
 	}
-	return nil, fmt.Errorf("no Pulumi CLI v%s or newer (%s): run scripts/install-pulumi.sh, which builds and caches it, or set PULUMI_CLI",
-		Version, strings.Join(tried, "; "))
+	return nil, fmt.Errorf("no Pulumi CLI v%s: run scripts/install-pulumi.sh, which builds and caches it (or set PULUMI_CLI to a pulumi v%s or newer); tried %s",
+		Version, Version, strings.Join(tried, "; "))
 }
 
 // CachedPath is where scripts/install-pulumi.sh caches the CLI it builds.
@@ -67,7 +98,12 @@ func CachedPath() string {
 }
 
 func version(bin string) (semver.Version, error) {
-	out, err := exec.Command(bin, "version").Output()
+	// Bounded, so that a hung binary on PATH cannot hang the whole run.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "version")
+	cmd.Env = append(os.Environ(), "PULUMI_SKIP_UPDATE_CHECK=true")
+	out, err := cmd.Output()
 	if err != nil {
 		return semver.Version{}, err
 	}
@@ -85,18 +121,30 @@ func rootFor(bin string) (string, error) {
 		return filepath.Dir(filepath.Dir(bin)), nil
 	}
 	root := filepath.Join(filepath.Dir(bin), ".root")
-	link := filepath.Join(root, "bin", "pulumi")
-	if target, err := os.Readlink(link); err == nil && target == bin {
+	if err := linkRoot(root, bin); err == nil {
 		return root, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+	// The binary's folder may be read-only (a system install): link from a private folder.
+	root, err = os.MkdirTemp("", "byoc-access-pulumi-")
+	if err != nil {
 		return "", fmt.Errorf("prepare Pulumi CLI root: %w", err)
 	}
-	_ = os.Remove(link)
-	if err := os.Symlink(bin, link); err != nil {
+	if err := linkRoot(root, bin); err != nil {
 		return "", fmt.Errorf("prepare Pulumi CLI root: %w", err)
 	}
 	return root, nil
+}
+
+func linkRoot(root, bin string) error {
+	link := filepath.Join(root, "bin", "pulumi")
+	if target, err := os.Readlink(link); err == nil && target == bin {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		return err
+	}
+	_ = os.Remove(link)
+	return os.Symlink(bin, link)
 }
 
 // AWSPluginInstalled reports whether pulumi-resource-aws v6 can be loaded, and where it is.
@@ -111,8 +159,13 @@ func AWSPluginInstalled() (bool, string) {
 		}
 	}
 	matches, _ := filepath.Glob(filepath.Join(home, "plugins", "resource-aws-v6.*", "pulumi-resource-aws"))
-	if len(matches) > 0 {
-		return true, matches[len(matches)-1]
+	for i := len(matches) - 1; i >= 0; i-- {
+		// The CLI marks a plugin it is still unpacking (or failed to) with a .partial file.
+		dir := filepath.Dir(matches[i])
+		if _, err := os.Stat(dir + ".partial"); err == nil {
+			continue
+		}
+		return true, matches[i]
 	}
 	return false, ""
 }
