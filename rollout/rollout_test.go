@@ -257,7 +257,7 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{[]rollout.Option{rollout.Backend("file://" + t.TempDir())}, "no secrets passphrase"},
 		{[]rollout.Option{rollout.Passphrase("x"), rollout.Backend("ftp://nope")}, `--backend "ftp://nope"`},
-		{[]rollout.Option{rollout.Passphrase("x"), rollout.Parallel(0)}, "--parallel 0"},
+		{[]rollout.Option{rollout.Passphrase("x"), rollout.Parallel(-1)}, "--parallel -1"},
 		{[]rollout.Option{rollout.Passphrase("x"), rollout.StackPrefix("bad prefix")}, "--stack-prefix"},
 		{[]rollout.Option{rollout.Passphrase("x"), rollout.ExecutionRole(access.ExecutionRole{NameOrTemplate: "arn:aws:iam::1:role/x"})}, "{account}"},
 	}
@@ -265,6 +265,10 @@ func TestNewValidates(t *testing.T) {
 		_, err := rollout.New(stubDeployment(""), append([]rollout.Option{rollout.PulumiCommand(cmd)}, tt.opts...)...)
 		require.ErrorContains(t, err, tt.want)
 	}
+	_, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Passphrase("x"), rollout.Parallel(0),
+		rollout.Backend("file://"+t.TempDir()))
+	require.NoError(t, err, "--parallel 0 fits the machine")
+	require.GreaterOrEqual(t, rollout.DefaultParallel(true), 1)
 }
 
 func TestFailureTolerance(t *testing.T) {
