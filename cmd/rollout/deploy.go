@@ -52,21 +52,18 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	if err != nil {
 		return err
 	}
-	res, err := in.fleet.resolve(ctx)
+	accounts, err := in.fleet.targetAccounts(ctx)
 	if err != nil {
 		return err
-	}
-	if len(res.Targets) == 0 {
-		return usagef("no target accounts: the filters select none (%d skipped); `rollout accounts` shows what they select", len(res.Skipped))
 	}
 	var rep *rollout.Report
 	switch op {
 	case rollout.OpPreview:
-		rep, err = r.Preview(ctx, res.Targets)
+		rep, err = r.Preview(ctx, accounts)
 	case rollout.OpDrift:
-		rep, err = r.Drift(ctx, res.Targets)
+		rep, err = r.Drift(ctx, accounts)
 	default:
-		rep, err = r.Up(ctx, res.Targets)
+		rep, err = r.Up(ctx, accounts)
 	}
 	if err != nil {
 		return err

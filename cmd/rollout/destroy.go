@@ -49,21 +49,18 @@ func runDestroy(c *cobra.Command, in *destroyInput) error {
 	if err != nil {
 		return err
 	}
-	res, err := in.fleet.resolve(ctx)
+	accounts, err := in.fleet.targetAccounts(ctx)
 	if err != nil {
 		return err
 	}
-	if len(res.Targets) == 0 {
-		return usagef("no target accounts: the filters select none")
-	}
 	if !in.Yes {
-		fmt.Fprintf(c.ErrOrStderr(), "Remove the vendor's access from %d accounts (state in %s)? Type yes: ", len(res.Targets), r.Backend())
+		fmt.Fprintf(c.ErrOrStderr(), "Remove the vendor's access from %d accounts (state in %s)? Type yes: ", len(accounts), r.Backend())
 		answer, _ := bufio.NewReader(c.InOrStdin()).ReadString('\n')
 		if strings.TrimSpace(answer) != "yes" {
 			return usagef("not confirmed: nothing was changed")
 		}
 	}
-	rep, err := r.Destroy(ctx, res.Targets)
+	rep, err := r.Destroy(ctx, accounts)
 	if err != nil {
 		return err
 	}

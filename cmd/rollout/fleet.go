@@ -93,6 +93,19 @@ func (f *fleetFlags) resolve(ctx context.Context) (targets.Result, error) {
 	return res, nil
 }
 
+// targetAccounts is resolve for commands that act on accounts: an empty selection is a usage
+// error that says how to see what the filters select.
+func (f *fleetFlags) targetAccounts(ctx context.Context) ([]targets.Account, error) {
+	res, err := f.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Targets) == 0 {
+		return nil, usagef("no target accounts: the filters select none (%d skipped); `rollout accounts` shows what they select", len(res.Skipped))
+	}
+	return res.Targets, nil
+}
+
 // resolve returns the target accounts: from the accounts file, or from Organizations.
 func (f *targetFlags) resolve(ctx context.Context, cfg func() (aws.Config, error)) (targets.Result, error) {
 	flt, err := f.filter()

@@ -54,14 +54,11 @@ func readStatus(c *cobra.Command, f *fleetFlags) (*rollout.Report, string, error
 	if err != nil {
 		return nil, "", err
 	}
-	res, err := f.resolve(ctx)
+	accounts, err := f.targetAccounts(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	if len(res.Targets) == 0 {
-		return nil, "", usagef("no target accounts: the filters select none")
-	}
-	rep, err := r.Status(ctx, res.Targets)
+	rep, err := r.Status(ctx, accounts)
 	return rep, runDir, err
 }
 

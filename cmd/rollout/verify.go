@@ -182,19 +182,16 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 	if err != nil {
 		return err
 	}
-	res, err := in.fleet.targets.resolve(ctx, func() (aws.Config, error) { return base, nil })
+	accounts, err := in.fleet.targetAccounts(ctx)
 	if err != nil {
 		return err
 	}
-	if len(res.Targets) == 0 {
-		return usagef("no target accounts: the filters select none")
-	}
 	reader := liveReader{base: base, role: in.fleet.role()}
-	out := make([]AccountVerification, len(res.Targets))
+	out := make([]AccountVerification, len(accounts))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(in.fleet.parallel(false))
 	var mu sync.Mutex
-	for i, a := range res.Targets {
+	for i, a := range accounts {
 		g.Go(func() error {
 			v := AccountVerification{AccountID: a.ID, Name: a.Name, Findings: []verify.Finding{}}
 			want, err := renderFor(&in.vendor, a.ID, in.fleet.targets.Region, reader.kmsKeyARN(gctx, a.ID))
