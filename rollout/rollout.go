@@ -49,6 +49,9 @@ type Deployment struct {
 	// StackConfig returns an account's stack config (keys with their namespace, e.g.
 	// "byoc-access:vendor"); the rollout adds aws:region and aws:assumeRole itself.
 	StackConfig func(targets.Account) (map[string]string, error)
+	// SecretConfig returns config values stored encrypted with the passphrase (tokens, or
+	// external IDs the customer treats as secret); same key form as StackConfig.
+	SecretConfig func(targets.Account) (map[string]string, error)
 	// NeedsAWSPlugin says the program creates AWS resources, so runs check for the plugin
 	// before touching any stack.
 	NeedsAWSPlugin bool
@@ -81,11 +84,18 @@ const (
 
 // Event is one step of one account, for progress displays.
 type Event struct {
-	Time    time.Time
-	Type    EventType
+	// Time is when it happened.
+	Time time.Time
+	// Type is what happened.
+	Type EventType
+	// Account is the account it happened to.
 	Account targets.Account
-	Result  *Result
+	// Result is the account's outcome, on EventFinished.
+	Result *Result
+	// Message is the retry reason, on EventRetrying.
 	Message string
+	// Total is how many accounts the run covers, so a display can show progress as a fraction.
+	Total int
 }
 
 // Runner runs operations over accounts.
@@ -96,6 +106,8 @@ type Runner struct {
 	store statestore.Store
 	// known are the stacks that existed when the run started, when the store can list them.
 	known map[string]bool
+	// total is the number of accounts of the current run, for progress events.
+	total int
 }
 
 // New checks the deployment and options and returns a Runner. Problems in what the user gave
@@ -184,12 +196,16 @@ func prepareBackend(url string) error {
 	return nil
 }
 
-// StackName is the stack of one account.
-func (r *Runner) StackName(accountID string) string {
-	if r.opts.StackPrefix == "" {
+// StackName is the stack of one account in this runner.
+func (r *Runner) StackName(accountID string) string { return StackName(r.opts.StackPrefix, accountID) }
+
+// StackName is the stack of one account: the account ID, after the prefix when there is one
+// ("prod-123456789012"), so several rollouts can share a backend.
+func StackName(prefix, accountID string) string {
+	if prefix == "" {
 		return accountID
 	}
-	return r.opts.StackPrefix + "-" + accountID
+	return prefix + "-" + accountID
 }
 
 // Backend is the state backend URL in use.
@@ -224,6 +240,7 @@ func (r *Runner) Status(ctx context.Context, accounts []targets.Account) (*Repor
 func (r *Runner) emit(e Event) {
 	if r.opts.OnEvent != nil {
 		e.Time = time.Now()
+		e.Total = r.total
 		r.opts.OnEvent(e)
 	}
 }
@@ -239,6 +256,7 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 		}
 	}
 
+	r.total = len(accounts)
 	results := make([]Result, len(accounts))
 	for i, a := range accounts {
 		results[i] = Result{Account: a, Stack: r.StackName(a.ID), Status: StatusNotStarted}
@@ -362,6 +380,14 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 func (r *Runner) account(ctx context.Context, op Operation, a targets.Account, res *Result) {
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()
+	// One workspace per account for the whole run: retries and the unlock after a timeout
+	// reuse it instead of writing a new project directory each time.
+	ws, err := r.workspace(ctx, a)
+	if err != nil {
+		res.Status, res.Kind, res.Error = StatusFailed, KindEngine, "workspace: "+reasonLine(err.Error())
+		return
+	}
+	defer os.RemoveAll(ws.WorkDir())
 	var logFile *os.File
 	if r.opts.RunDir != "" {
 		path := filepath.Join(r.opts.RunDir, a.ID+".log")
@@ -378,7 +404,7 @@ func (r *Runner) account(ctx context.Context, op Operation, a targets.Account, r
 			actx, cancel = context.WithTimeout(ctx, r.opts.Timeout)
 		}
 		res.Status = StatusNotStarted
-		err := r.once(actx, op, a, res, logFile)
+		err := r.once(actx, ws, op, a, res, logFile)
 		if err == nil {
 			cancel()
 			// once marks accounts it had nothing to do for as skipped, with the reason.
@@ -393,11 +419,11 @@ func (r *Runner) account(ctx context.Context, op Operation, a targets.Account, r
 		res.Status = StatusFailed
 		if ae.Kind == KindCancelled {
 			res.Status = StatusCancelled
-			r.unlock(a)
+			r.unlock(ws, a)
 			return
 		}
 		if ae.Kind == KindTimeout {
-			r.unlock(a)
+			r.unlock(ws, a)
 		}
 		if attempt >= r.opts.Retries || !retryable(ae, r.opts.WaitLock) || ctx.Err() != nil {
 			return
@@ -465,6 +491,15 @@ func (r *Runner) stackConfig(a targets.Account) (auto.ConfigMap, error) {
 		}
 	}
 	role := r.opts.ExecutionRole
+	if r.dep.SecretConfig != nil {
+		kv, err := r.dep.SecretConfig(a)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range kv {
+			cfg[k] = auto.ConfigValue{Value: v, Secret: true}
+		}
+	}
 	cfg["aws:region"] = auto.ConfigValue{Value: r.opts.Region}
 	cfg["aws:assumeRole.roleArn"] = auto.ConfigValue{Value: role.RoleARN(role.Partition, a.ID)}
 	cfg["aws:assumeRole.sessionName"] = auto.ConfigValue{Value: role.Session(a.ID)}
@@ -497,17 +532,12 @@ func (r *Runner) recheck(ctx context.Context, a targets.Account) error {
 	return nil
 }
 
-func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res *Result, log *os.File) error {
+func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a targets.Account, res *Result, log *os.File) error {
 	if op == OpUp || op == OpPreview {
 		if err := r.recheck(ctx, a); err != nil {
 			return err
 		}
 	}
-	ws, err := r.workspace(ctx, a)
-	if err != nil {
-		return fmt.Errorf("workspace: %w", err)
-	}
-	defer os.RemoveAll(ws.WorkDir())
 	name := r.StackName(a.ID)
 
 	if op == OpStatus || op == OpDestroy {
@@ -562,6 +592,10 @@ func (r *Runner) once(ctx context.Context, op Operation, a targets.Account, res 
 	case r.known != nil && !r.known[name]:
 		// Known to be new: one `stack init` instead of a failing select and then an init.
 		stack, err = auto.NewStack(ctx, name, ws)
+		if auto.IsCreateStack409Error(err) {
+			// An earlier attempt of this run created it before failing (a retry).
+			stack, err = auto.SelectStack(ctx, name, ws)
+		}
 	case r.known != nil:
 		stack, err = auto.SelectStack(ctx, name, ws)
 	default:
@@ -749,15 +783,12 @@ func (r *Runner) status(ctx context.Context, stack auto.Stack, res *Result) erro
 }
 
 // unlock cancels a stack's in-progress update after a timeout or interrupt, so the next run
-// does not find it locked. Failures here are left for `rollout unlock` to report.
-func (r *Runner) unlock(a targets.Account) {
+// does not find it locked. The Automation API has already sent the CLI SIGINT (and SIGKILL
+// ten seconds later), which normally releases the lock; this covers a CLI killed before it
+// could. Failures here are left for `rollout unlock` to report.
+func (r *Runner) unlock(ws auto.Workspace, a targets.Account) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ws, err := r.workspace(ctx, a)
-	if err != nil {
-		return
-	}
-	defer os.RemoveAll(ws.WorkDir())
 	stack, err := auto.SelectStack(ctx, r.StackName(a.ID), ws)
 	if err != nil {
 		return

@@ -422,17 +422,17 @@ func printTable(w io.Writer, rep *rollout.Report) {
 
 // progress shows a live bar on a terminal and plain log lines otherwise.
 type progress struct {
-	mu                                 sync.Mutex
-	w                                  io.Writer
-	bar                                *progressbar.ProgressBar
-	running, succeeded, failed, skippd int
+	mu                                  sync.Mutex
+	w                                   io.Writer
+	tty                                 bool
+	bar                                 *progressbar.ProgressBar
+	running, succeeded, failed, skipped int
 }
 
 func newProgress(w io.Writer) *progress {
 	p := &progress{w: w}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(w), progressbar.OptionSpinnerType(14),
-			progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
+		p.tty = true
 	}
 	return p
 }
@@ -444,26 +444,36 @@ func (p *progress) event(e rollout.Event) {
 	case rollout.EventStarted:
 		p.running++
 	case rollout.EventFinished:
-		if e.Result.Status != rollout.StatusFailed || e.Result.Kind != rollout.KindAssumeRole {
+		// Accounts that fail their preflight or are skipped by fingerprint never started.
+		if e.Result.Attempts > 0 {
 			p.running--
 		}
 		switch e.Result.Status {
 		case rollout.StatusSucceeded:
 			p.succeeded++
 		case rollout.StatusSkipped:
-			p.skippd++
+			p.skipped++
 		default:
 			p.failed++
 		}
 	}
-	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("running %d  succeeded %d  failed %d  skipped %d", p.running, p.succeeded, p.failed, p.skippd))
-		_ = p.bar.Add(1)
+	if p.tty {
+		if p.bar == nil {
+			p.bar = progressbar.NewOptions(e.Total, progressbar.OptionSetWriter(p.w), progressbar.OptionShowCount(),
+				progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))
+		}
+		p.bar.Describe(fmt.Sprintf("running %d  succeeded %d  failed %d  skipped %d", p.running, p.succeeded, p.failed, p.skipped))
+		if e.Type == rollout.EventFinished {
+			_ = p.bar.Add(1)
+		}
 		return
 	}
 	line := fmt.Sprintf("%s %s %s", e.Time.UTC().Format(time.RFC3339), e.Account.ID, e.Type)
 	if e.Result != nil {
 		line += " " + string(e.Result.Status)
+		if e.Result.UpToDate {
+			line += " (unchanged, skipped by fingerprint)"
+		}
 		if e.Result.Error != "" {
 			line += ": " + e.Result.Error
 		}
@@ -471,5 +481,6 @@ func (p *progress) event(e rollout.Event) {
 	if e.Message != "" {
 		line += ": " + e.Message
 	}
-	fmt.Fprintln(p.w, line)
+	done := p.succeeded + p.failed + p.skipped
+	fmt.Fprintf(p.w, "%s [%d/%d]\n", line, done, e.Total)
 }
