@@ -28,7 +28,9 @@ type Call struct {
 
 // Fault is an error the proxy answers instead of forwarding a call.
 type Fault struct {
-	Status  int
+	// Status is the HTTP status of the answer.
+	Status int
+	// Code and Message are the AWS error code and message, written in the protocol of the call.
 	Code    string
 	Message string
 }
@@ -44,6 +46,7 @@ var (
 // FaultProxy sits between the SDK and moto and answers some calls with faults, so tests can
 // see how the real clients, retryers and our code behave under throttling and denial.
 type FaultProxy struct {
+	// URL is the proxy's endpoint: use it where moto's endpoint would go.
 	URL      string
 	injected atomic.Int64
 	passed   atomic.Int64

@@ -1,132 +1,222 @@
 package targets
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // LoadAccountsFile reads target accounts from a CSV file (header id,name,ou_path,email,tags
 // with tags as k=v;k2=v2; only id is required) or a YAML file (accounts: [{id, name, ouPath,
-// email, tags}]), for users who cannot read the organization. Errors name the file, the row
-// and the field.
+// email, tags}]), chosen by extension, for users who cannot read the organization. Errors name
+// the file, the row (CSV: the file's line, so the header is row 1, as in a spreadsheet) or
+// line (YAML) and the field, because these files are written by hand. File accounts are taken to be ACTIVE: only the
+// organization knows otherwise.
 func LoadAccountsFile(path string) ([]Account, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("accounts file: %w", err)
 	}
-	var accounts []Account
-	var rows []int
+	name := path // as the user gave it, the way a compiler names a source file
+	var entries []fileEntry
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
-		accounts, rows, err = parseCSV(path, data)
+		entries, err = parseCSV(name, data)
 	case ".yaml", ".yml":
-		accounts, rows, err = parseYAML(path, data)
+		entries, err = parseYAML(name, data)
 	default:
 		return nil, fmt.Errorf("accounts file %s: use a .csv or .yaml file", path)
 	}
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]int{}
-	for i, a := range accounts {
-		if err := ValidateAccountID(a.ID); err != nil {
-			return nil, fmt.Errorf("%s: row %d: id %q: an AWS account ID is exactly 12 digits", path, rows[i], a.ID)
+	seen := map[string]string{}
+	accounts := make([]Account, 0, len(entries))
+	for _, e := range entries {
+		if err := ValidateAccountID(e.ID); err != nil {
+			return nil, fmt.Errorf("%s: %s: id %q: an AWS account ID is exactly 12 digits", name, e.where, e.ID)
 		}
-		if prev, dup := seen[a.ID]; dup {
-			return nil, fmt.Errorf("%s: row %d: id %s is already listed at row %d", path, rows[i], a.ID, prev)
+		if prev, dup := seen[e.ID]; dup {
+			return nil, fmt.Errorf("%s: %s: id %s is already listed at %s", name, e.where, e.ID, prev)
 		}
-		seen[a.ID] = rows[i]
-		accounts[i].Status = "ACTIVE"
+		seen[e.ID] = e.where
+		e.Status = "ACTIVE"
+		accounts = append(accounts, e.Account)
 	}
 	if len(accounts) == 0 {
-		return nil, fmt.Errorf("%s: no accounts listed", path)
+		return nil, fmt.Errorf("%s: no accounts listed", name)
 	}
 	return accounts, nil
 }
 
-func parseCSV(path string, data []byte) ([]Account, []int, error) {
-	r := csv.NewReader(strings.NewReader(string(data)))
+// fileEntry is an account from a file and where it was written ("row 3", "line 7").
+type fileEntry struct {
+	Account
+	where string
+}
+
+// csvColumns are the columns a CSV accounts file may have.
+var csvColumns = []string{"id", "name", "ou_path", "email", "tags"}
+
+func parseCSV(name string, data []byte) ([]fileEntry, error) {
+	// Spreadsheet programs start UTF-8 CSV files with a byte order mark.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	r := csv.NewReader(bytes.NewReader(data))
 	r.Comment = '#'
 	r.TrimLeadingSpace = true
+	r.FieldsPerRecord = -1 // trailing optional columns may be left off
 	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: no accounts listed", name)
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: read the header row: %w", path, err)
+		return nil, fmt.Errorf("%s: header row: %w", name, err)
+	}
+	known := map[string]bool{}
+	for _, c := range csvColumns {
+		known[c] = true
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
+		h = strings.ToLower(strings.TrimSpace(h))
+		if !known[h] {
+			return nil, fmt.Errorf("%s: row 1: unknown column %q (want %s)", name, h, strings.Join(csvColumns, ","))
+		}
+		if _, dup := col[h]; dup {
+			return nil, fmt.Errorf("%s: row 1: column %q is there twice", name, h)
+		}
+		col[h] = i
 	}
 	if _, ok := col["id"]; !ok {
-		return nil, nil, fmt.Errorf("%s: row 1: the header has no id column (want id,name,ou_path,email,tags)", path)
+		return nil, fmt.Errorf("%s: row 1: the header has no id column (want %s)", name, strings.Join(csvColumns, ","))
 	}
-	get := func(rec []string, name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
+	get := func(rec []string, field string) string {
+		if i, ok := col[field]; ok && i < len(rec) {
 			return strings.TrimSpace(rec[i])
 		}
 		return ""
 	}
-	var out []Account
-	var rows []int
+	var out []fileEntry
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		line, _ := r.FieldPos(0)
+		where := fmt.Sprintf("row %d", line)
 		a := Account{ID: get(rec, "id"), Name: get(rec, "name"), OUPath: get(rec, "ou_path"), Email: get(rec, "email")}
 		if t := get(rec, "tags"); t != "" {
 			a.Tags = map[string]string{}
 			for _, kv := range strings.Split(t, ";") {
+				if strings.TrimSpace(kv) == "" {
+					continue // a trailing ;
+				}
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok || strings.TrimSpace(k) == "" {
-					return nil, nil, fmt.Errorf("%s: row %d: tags %q: want key=value pairs separated by ;", path, line, t)
+					return nil, fmt.Errorf("%s: %s: tags %q: want key=value pairs separated by ;", name, where, t)
 				}
 				a.Tags[strings.TrimSpace(k)] = strings.TrimSpace(v)
 			}
 		}
-		out = append(out, a)
-		rows = append(rows, line)
+		out = append(out, fileEntry{Account: a, where: where})
 	}
-	return out, rows, nil
+	return out, nil
 }
 
 type yamlAccounts struct {
-	Accounts []struct {
-		ID     string            `yaml:"id"`
-		Name   string            `yaml:"name"`
-		OUPath string            `yaml:"ouPath"`
-		Email  string            `yaml:"email"`
-		Tags   map[string]string `yaml:"tags"`
-	} `yaml:"accounts"`
+	Accounts []yamlAccount `yaml:"accounts"`
 }
 
-func parseYAML(path string, data []byte) ([]Account, []int, error) {
+type yamlAccount struct {
+	ID     yamlAccountID     `yaml:"id"`
+	Name   string            `yaml:"name"`
+	OUPath string            `yaml:"ouPath"`
+	Email  string            `yaml:"email"`
+	Tags   map[string]string `yaml:"tags"`
+}
+
+// yamlAccountID is an account ID as written: YAML reads an unquoted 012345670123 as an octal
+// number, and a person who wrote it meant the digits.
+type yamlAccountID string
+
+// UnmarshalYAML keeps a plain scalar's text and unquotes a quoted one.
+func (id *yamlAccountID) UnmarshalYAML(raw []byte) error {
+	text := strings.TrimSpace(string(raw))
+	switch {
+	case text == "~" || text == "null":
+		text = ""
+	case strings.HasPrefix(text, `"`) || strings.HasPrefix(text, "'"):
+		var s string
+		if err := yaml.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		text = s
+	}
+	*id = yamlAccountID(text)
+	return nil
+}
+
+func parseYAML(name string, data []byte) ([]fileEntry, error) {
 	var doc yamlAccounts
 	if err := yaml.UnmarshalWithOptions(data, &doc, yaml.Strict()); err != nil {
-		return nil, nil, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, false))
+		var yerr yaml.Error
+		if errors.As(err, &yerr) && yerr.GetToken() != nil {
+			return nil, fmt.Errorf("%s: line %d: %s", name, yerr.GetToken().Position.Line, yerr.GetMessage())
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	var out []Account
-	var rows []int
+	// The decoded values carry no positions: the syntax tree has them.
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	out := make([]fileEntry, 0, len(doc.Accounts))
 	for i, a := range doc.Accounts {
-		// YAML rows are counted as list entries, since a YAML account spans several lines.
-		out = append(out, Account{ID: a.ID, Name: a.Name, OUPath: a.OUPath, Email: a.Email, Tags: a.Tags})
-		rows = append(rows, i+1)
+		where := fmt.Sprintf("accounts[%d]", i)
+		for _, q := range []string{fmt.Sprintf("$.accounts[%d].id", i), fmt.Sprintf("$.accounts[%d]", i)} {
+			if line := yamlLine(file, q); line > 0 {
+				where = fmt.Sprintf("line %d (accounts[%d])", line, i)
+				break
+			}
+		}
+		out = append(out, fileEntry{
+			Account: Account{ID: strings.TrimSpace(string(a.ID)), Name: a.Name, OUPath: a.OUPath, Email: a.Email, Tags: a.Tags},
+			where:   where,
+		})
 	}
-	return out, rows, nil
+	return out, nil
 }
 
-// ApplyFilter applies a filter to accounts that came from a file: OUs match by OU path prefix,
-// and accounts named in the filter must be in the file.
+// yamlLine is the line of the node at a YAML path, or 0.
+func yamlLine(file *ast.File, query string) int {
+	p, err := yaml.PathString(query)
+	if err != nil {
+		return 0
+	}
+	n, err := p.FilterFile(file)
+	if err != nil || n == nil || n.GetToken() == nil {
+		return 0
+	}
+	return n.GetToken().Position.Line
+}
+
+// ApplyFilter applies a filter to accounts that came from a file. Without the organization
+// there are no OU IDs and no OU tree: OUs match by OU path prefix ("Root/Workloads" selects
+// "Root/Workloads/Prod"), and an OU or account the filter names must be in the file, so that
+// a typo fails instead of silently selecting or excluding nothing.
 func ApplyFilter(accounts []Account, f Filter) (Result, error) {
 	if err := f.Validate(); err != nil {
 		return Result{}, err
@@ -140,20 +230,48 @@ func ApplyFilter(accounts []Account, f Filter) (Result, error) {
 			return Result{}, fmt.Errorf("account %s is not in the accounts file: check --account", id)
 		}
 	}
-	toSet := func(paths []string) map[string]bool {
+	under := func(a Account, prefix string) bool {
+		p := normalizePath(a.OUPath)
+		return p == prefix || strings.HasPrefix(p, prefix+"/")
+	}
+	paths := func(refs []string) (map[string]bool, error) {
 		out := map[string]bool{}
-		for _, p := range paths {
-			out[strings.TrimSuffix(p, "/")] = true
+		for _, ref := range refs {
+			if id := strings.TrimSpace(ref); strings.HasPrefix(id, "ou-") || strings.HasPrefix(id, "r-") {
+				return nil, fmt.Errorf("OU %q: an accounts file has no OU IDs: give the OU's path, e.g. Root/Workloads", ref)
+			}
+			p := normalizePath(ref)
+			found := false
+			for _, a := range accounts {
+				if under(a, p) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("unknown OU %q: no account in the accounts file is in it (check ou_path/ouPath)", ref)
+			}
+			out[p] = true
 		}
-		return out
+		return out, nil
+	}
+	include, err := paths(f.OUs)
+	if err != nil {
+		return Result{}, err
+	}
+	exclude, err := paths(f.ExcludeOUs)
+	if err != nil {
+		return Result{}, err
 	}
 	inOU := func(a Account, ous map[string]bool) bool {
 		for p := range ous {
-			if a.OUPath == p || strings.HasPrefix(a.OUPath, p+"/") {
+			if under(a, p) {
 				return true
 			}
 		}
 		return false
 	}
-	return selectAccounts(accounts, f, inOU, toSet(f.OUs), toSet(f.ExcludeOUs)), nil
+	sorted := append([]Account(nil), accounts...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+	return classify(selected(sorted, f, inOU, include), f, inOU, exclude), nil
 }

@@ -10,7 +10,9 @@ import (
 // Shard is one of N disjoint slices of the targets, so several CI runners can share one
 // backend: every account lands in exactly one shard, decided by its ID alone.
 type Shard struct {
-	Index int // 1-based
+	// Index is this shard, 1-based.
+	Index int
+	// Count is how many shards there are.
 	Count int
 }
 

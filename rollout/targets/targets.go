@@ -5,65 +5,83 @@ package targets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 )
 
-// Account is one AWS account a rollout may act on.
+// Account is one AWS account a rollout may act on, with what the organization says about it.
 type Account struct {
-	ID     string            `json:"id"`
-	Name   string            `json:"name,omitempty"`
-	Email  string            `json:"email,omitempty"`
-	Status string            `json:"status,omitempty"`
-	OUID   string            `json:"ouId,omitempty"`
-	OUPath string            `json:"ouPath,omitempty"`
-	Tags   map[string]string `json:"tags,omitempty"`
+	// ID is the 12-digit account ID, the key every other package uses.
+	ID string `json:"id"`
+	// Name and Email are the organization's, for people reading reports.
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	// Status is the account's Organizations state: ACTIVE, SUSPENDED, PENDING_CLOSURE...
+	Status string `json:"status,omitempty"`
+	// OUID is the ID of the account's parent (an OU, or the root r-...).
+	OUID string `json:"ouId,omitempty"`
+	// OUPath is the names from the root down to the account's parent: "Root/Workloads/Prod".
+	OUPath string `json:"ouPath,omitempty"`
+	// Tags are read only when a filter or WithTags asks for them (one API call per account).
+	Tags map[string]string `json:"tags,omitempty"`
 	// Management is true for the organization's management account.
 	Management bool `json:"management,omitempty"`
-	// ouChain is the OU IDs from the root down to the account's OU, for recursive filters.
+	// ouChain is the OU IDs from the root down to the account's parent, for recursive filters.
 	ouChain []string
 }
 
-// Filter narrows the accounts of an organization. The zero Filter selects every ACTIVE
-// member account except the management account.
+// Filter narrows the accounts of an organization (Discover) or of an accounts file
+// (ApplyFilter). The zero Filter selects every ACTIVE account but the management account.
+//
+// OUs and Accounts select (their union; every account when both are empty), AccountTags then
+// keeps the selected accounts that carry all of its tags, and the exclusions, the management
+// account and accounts that are not ACTIVE are reported as skipped rather than dropped, so a
+// person can see why an account they expected is not acted on.
 type Filter struct {
-	// OUs selects accounts in these OUs or any OU below them: IDs (ou-..., r-...) or paths
-	// from the root ("Root/Workloads/Prod").
+	// OUs selects accounts in these OUs or any OU below them: IDs (ou-..., or the root r-...)
+	// or paths from the root ("Root/Workloads/Prod"; "Workloads/Prod" means the same).
 	OUs []string
-	// Accounts selects these account IDs.
+	// Accounts selects these account IDs; each must be in the organization (or the file).
 	Accounts []string
-	// AccountTags selects accounts that carry every one of these tags.
+	// AccountTags keeps accounts that carry every one of these tags with these values.
 	AccountTags map[string]string
-	// ExcludeAccounts and ExcludeOUs (recursive) remove accounts after selection.
+	// ExcludeAccounts skips these account IDs.
 	ExcludeAccounts []string
-	ExcludeOUs      []string
-	// IncludeManagement acts on the management account too; it is excluded by default
+	// ExcludeOUs skips accounts in these OUs or any OU below them (IDs or paths, as OUs).
+	ExcludeOUs []string
+	// IncludeManagement acts on the management account too; it is skipped by default
 	// because granting a vendor access there reaches the whole organization.
 	IncludeManagement bool
 }
 
-// Skip is an account the filter selected but the rollout will not act on, and why.
+// Skip is an account the filter selected but the rollout will not act on, and why, so
+// reports can say why an expected account was left out.
 type Skip struct {
 	Account Account `json:"account"`
-	Reason  string  `json:"reason"`
+	// Reason says which filter or state left the account out, naming the flag to change.
+	Reason string `json:"reason"`
 }
 
-// Result is the outcome of discovery: the targets, in account ID order, and the skipped.
+// Result is the outcome of discovery: the accounts to act on and the skipped ones, each in
+// account ID order so that runs and reports are reproducible.
 type Result struct {
+	// Targets are the accounts to act on; never nil, so JSON shows [].
 	Targets []Account `json:"targets"`
-	Skipped []Skip    `json:"skipped"`
+	// Skipped are the selected accounts left out; never nil.
+	Skipped []Skip `json:"skipped"`
 }
 
-// Organizations is the part of the Organizations API discovery reads; *organizations.Client
-// satisfies it.
+// Organizations is the part of the Organizations API discovery reads, narrow so that tests
+// can fake it; *organizations.Client satisfies it.
 type Organizations interface {
 	organizations.ListRootsAPIClient
 	organizations.ListOrganizationalUnitsForParentAPIClient
@@ -72,9 +90,10 @@ type Organizations interface {
 	DescribeOrganization(ctx context.Context, in *organizations.DescribeOrganizationInput, optFns ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
 }
 
-var accountIDPattern = regexp.MustCompile(`^\d{12}$`)
+var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
-// ValidateAccountID checks that id is an AWS account ID.
+// ValidateAccountID checks that id is an AWS account ID (12 digits), so that a typo is caught
+// before it reaches an API call or a role ARN.
 func ValidateAccountID(id string) error {
 	if !accountIDPattern.MatchString(id) {
 		return fmt.Errorf("account ID %q: an AWS account ID is exactly 12 digits", id)
@@ -82,7 +101,7 @@ func ValidateAccountID(id string) error {
 	return nil
 }
 
-// Validate checks the filter's own values before any API call.
+// Validate checks the filter's own values, so that bad flags fail before any API call.
 func (f Filter) Validate() error {
 	for _, id := range append(append([]string{}, f.Accounts...), f.ExcludeAccounts...) {
 		if err := ValidateAccountID(id); err != nil {
@@ -90,119 +109,219 @@ func (f Filter) Validate() error {
 		}
 	}
 	for _, ou := range append(append([]string{}, f.OUs...), f.ExcludeOUs...) {
-		if strings.TrimSpace(ou) == "" {
-			return fmt.Errorf("an empty OU was given: use an OU ID (ou-...) or a path such as Root/Workloads")
+		if strings.Trim(strings.TrimSpace(ou), "/") == "" {
+			return errors.New("an empty OU was given: use an OU ID (ou-...) or a path such as Root/Workloads")
 		}
 	}
 	for k := range f.AccountTags {
-		if k == "" {
-			return fmt.Errorf("an account tag filter needs a key: key=value")
+		if strings.TrimSpace(k) == "" {
+			return errors.New("an account tag filter needs a key: key=value")
 		}
 	}
 	return nil
 }
 
-// tagConcurrency bounds the per-account tag reads: Organizations throttles at a few calls a
-// second per account, and the SDK's retryer absorbs the rest.
-const tagConcurrency = 8
+// DefaultParallel bounds the Organizations calls Discover has in flight. Organizations allows
+// only a few requests a second per account, so more would mostly buy throttling, which the
+// SDK's retryer absorbs.
+const DefaultParallel = 8
+
+// Option changes how Discover reads the organization.
+type Option func(*options)
+
+type options struct {
+	tags     bool
+	parallel int
+}
+
+// WithTags reads the tags of every selected account even when no tag filter needs them, for
+// callers that show or record tags.
+func WithTags() Option { return func(o *options) { o.tags = true } }
+
+// Parallel bounds the Organizations calls in flight (DefaultParallel when n < 1).
+func Parallel(n int) Option { return func(o *options) { o.parallel = n } }
+
+// Discover lists the organization's accounts and applies the filter. It needs the management
+// account's credentials (or a delegated administrator's). The tree is read one OU level at a
+// time with the calls of a level in parallel, and tags only for the accounts the other
+// filters selected, so that organizations of thousands of accounts take seconds.
+func Discover(ctx context.Context, client Organizations, f Filter, opts ...Option) (Result, error) {
+	o := options{parallel: DefaultParallel}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.parallel < 1 {
+		o.parallel = DefaultParallel
+	}
+	if err := f.Validate(); err != nil {
+		return Result{}, err
+	}
+	tree, err := readOrg(ctx, client, o.parallel)
+	if err != nil {
+		return Result{}, err
+	}
+	include, err := tree.resolveOUs(f.OUs)
+	if err != nil {
+		return Result{}, err
+	}
+	exclude, err := tree.resolveOUs(f.ExcludeOUs)
+	if err != nil {
+		return Result{}, err
+	}
+	byID := map[string]bool{}
+	for _, a := range tree.accounts {
+		byID[a.ID] = true
+	}
+	for _, id := range f.Accounts {
+		if !byID[id] {
+			return Result{}, fmt.Errorf("account %s is not in the organization: check --account", id)
+		}
+	}
+	inOU := func(a Account, ous map[string]bool) bool {
+		for _, id := range a.ouChain {
+			if ous[id] {
+				return true
+			}
+		}
+		return false
+	}
+	candidates := selected(tree.accounts, f, inOU, include)
+	if len(f.AccountTags) > 0 || o.tags {
+		if err := readTags(ctx, client, candidates, o.parallel); err != nil {
+			return Result{}, err
+		}
+	}
+	return classify(candidates, f, inOU, exclude), nil
+}
 
 // org is an organization as discovery sees it.
 type org struct {
 	management string
-	ous        map[string]ou // by ID
-	byPath     map[string]string
+	ous        map[string]ou     // by ID
+	byPath     map[string]string // path -> ID
 	accounts   []Account
 }
 
 type ou struct {
-	id, name, path string
-	chain          []string
+	id, path string
+	chain    []string
 }
 
-// Discover lists the organization's accounts and applies the filter.
-func Discover(ctx context.Context, client Organizations, f Filter) (Result, error) {
-	if err := f.Validate(); err != nil {
-		return Result{}, err
-	}
-	o, err := readOrg(ctx, client)
-	if err != nil {
-		return Result{}, err
-	}
-	if len(f.AccountTags) > 0 {
-		if err := readTags(ctx, client, o.accounts); err != nil {
-			return Result{}, err
-		}
-	}
-	return o.apply(f)
+// ouListing is what the API says is directly below one OU.
+type ouListing struct {
+	children []ou
+	accounts []Account
 }
 
-func readOrg(ctx context.Context, client Organizations) (*org, error) {
+func readOrg(ctx context.Context, client Organizations, parallel int) (*org, error) {
 	desc, err := client.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 	if err != nil {
-		return nil, fmt.Errorf("describe organization: %w", err)
+		return nil, fmt.Errorf("describe organization: %w%s", err, orgAccessHint(err))
 	}
 	o := &org{ous: map[string]ou{}, byPath: map[string]string{}}
 	if desc.Organization != nil {
 		o.management = aws.ToString(desc.Organization.MasterAccountId)
 	}
-	var roots []types.Root
-	pages := organizations.NewListRootsPaginator(client, &organizations.ListRootsInput{})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+	var level []ou
+	roots := organizations.NewListRootsPaginator(client, &organizations.ListRootsInput{})
+	for roots.HasMorePages() {
+		page, err := roots.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list roots: %w", err)
+			return nil, fmt.Errorf("list roots: %w%s", err, orgAccessHint(err))
 		}
-		roots = append(roots, page.Roots...)
+		for _, r := range page.Roots {
+			id := aws.ToString(r.Id)
+			level = append(level, ou{id: id, path: "Root", chain: []string{id}})
+		}
 	}
-	queue := []ou{}
-	for _, r := range roots {
-		root := ou{id: aws.ToString(r.Id), name: "Root", path: "Root", chain: []string{aws.ToString(r.Id)}}
-		queue = append(queue, root)
-	}
-	for len(queue) > 0 {
-		cur := queue[0]
-		queue = queue[1:]
-		o.ous[cur.id] = cur
-		o.byPath[cur.path] = cur.id
-		children := organizations.NewListOrganizationalUnitsForParentPaginator(client, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(cur.id)})
-		for children.HasMorePages() {
-			page, err := children.NextPage(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("list OUs under %s: %w", cur.path, err)
-			}
-			for _, c := range page.OrganizationalUnits {
-				id := aws.ToString(c.Id)
-				chain := append(append([]string{}, cur.chain...), id)
-				queue = append(queue, ou{id: id, name: aws.ToString(c.Name), path: cur.path + "/" + aws.ToString(c.Name), chain: chain})
-			}
+	// Breadth first, one level at a time: AWS nests OUs at most five deep, so this is a few
+	// rounds of parallel calls, and results land in per-OU slots in a fixed order.
+	for len(level) > 0 {
+		listings := make([]ouListing, len(level))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(parallel)
+		for i, cur := range level {
+			o.ous[cur.id] = cur
+			o.byPath[cur.path] = cur.id
+			g.Go(func() error {
+				l, err := listOU(gctx, client, cur, o.management)
+				listings[i] = l
+				return err
+			})
 		}
-		accts := organizations.NewListAccountsForParentPaginator(client, &organizations.ListAccountsForParentInput{ParentId: aws.String(cur.id)})
-		for accts.HasMorePages() {
-			page, err := accts.NextPage(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("list accounts in %s: %w", cur.path, err)
-			}
-			for _, a := range page.Accounts {
-				status := string(a.State)
-				if status == "" {
-					status = string(a.Status)
-				}
-				id := aws.ToString(a.Id)
-				o.accounts = append(o.accounts, Account{
-					ID: id, Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), Status: status,
-					OUID: cur.id, OUPath: cur.path, Management: id == o.management, ouChain: cur.chain,
-				})
-			}
+		if err := g.Wait(); err != nil {
+			return nil, err
 		}
+		var next []ou
+		for _, l := range listings {
+			next = append(next, l.children...)
+			o.accounts = append(o.accounts, l.accounts...)
+		}
+		level = next
 	}
 	sort.Slice(o.accounts, func(i, j int) bool { return o.accounts[i].ID < o.accounts[j].ID })
 	return o, nil
 }
 
-func readTags(ctx context.Context, client Organizations, accounts []Account) error {
+// listOU reads the OUs and accounts directly below one OU (or root).
+func listOU(ctx context.Context, client Organizations, cur ou, management string) (ouListing, error) {
+	var l ouListing
+	children := organizations.NewListOrganizationalUnitsForParentPaginator(client, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(cur.id)})
+	for children.HasMorePages() {
+		page, err := children.NextPage(ctx)
+		if err != nil {
+			return l, fmt.Errorf("list OUs in %s: %w", cur.path, err)
+		}
+		for _, c := range page.OrganizationalUnits {
+			id := aws.ToString(c.Id)
+			chain := append(append(make([]string, 0, len(cur.chain)+1), cur.chain...), id)
+			l.children = append(l.children, ou{id: id, path: cur.path + "/" + aws.ToString(c.Name), chain: chain})
+		}
+	}
+	accounts := organizations.NewListAccountsForParentPaginator(client, &organizations.ListAccountsForParentInput{ParentId: aws.String(cur.id)})
+	for accounts.HasMorePages() {
+		page, err := accounts.NextPage(ctx)
+		if err != nil {
+			return l, fmt.Errorf("list accounts in %s: %w", cur.path, err)
+		}
+		for _, a := range page.Accounts {
+			id := aws.ToString(a.Id)
+			l.accounts = append(l.accounts, Account{
+				ID: id, Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), Status: accountState(a),
+				OUID: cur.id, OUPath: cur.path, Management: id == management, ouChain: cur.chain,
+			})
+		}
+	}
+	return l, nil
+}
+
+// accountState prefers State: AWS retires the Status field in September 2026, and only State
+// has PENDING_ACTIVATION and CLOSED.
+func accountState(a types.Account) string {
+	if a.State != "" {
+		return string(a.State)
+	}
+	return string(a.Status)
+}
+
+// orgAccessHint says what to do when the credentials cannot read the organization at all.
+func orgAccessHint(err error) string {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return ""
+	}
+	switch api.ErrorCode() {
+	case "AWSOrganizationsNotInUseException":
+		return " (the credentials' account is in no organization: list the accounts in an accounts file instead)"
+	case "AccessDeniedException", "AccessDenied":
+		return " (reading the organization needs its management account or a delegated administrator; without that, list the accounts in an accounts file)"
+	}
+	return ""
+}
+
+func readTags(ctx context.Context, client Organizations, accounts []Account, parallel int) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(tagConcurrency)
-	var mu sync.Mutex
+	g.SetLimit(parallel)
 	for i := range accounts {
 		g.Go(func() error {
 			tags := map[string]string{}
@@ -210,15 +329,13 @@ func readTags(ctx context.Context, client Organizations, accounts []Account) err
 			for pages.HasMorePages() {
 				page, err := pages.NextPage(ctx)
 				if err != nil {
-					return fmt.Errorf("account %s: list tags: %w", accounts[i].ID, err)
+					return fmt.Errorf("list tags of account %s: %w", accounts[i].ID, err)
 				}
 				for _, t := range page.Tags {
 					tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 				}
 			}
-			mu.Lock()
-			accounts[i].Tags = tags
-			mu.Unlock()
+			accounts[i].Tags = tags // each goroutine owns its own element
 			return nil
 		})
 	}
@@ -234,6 +351,9 @@ func (o *org) resolveOU(ref string) (string, error) {
 	if id, ok := o.byPath[ref]; ok {
 		return id, nil
 	}
+	if id, ok := o.byPath[normalizePath(ref)]; ok {
+		return id, nil
+	}
 	known := make([]string, 0, len(o.byPath))
 	for p := range o.byPath {
 		known = append(known, p)
@@ -243,34 +363,6 @@ func (o *org) resolveOU(ref string) (string, error) {
 		known = append(known[:10], "...")
 	}
 	return "", fmt.Errorf("unknown OU %q: give an OU ID (ou-...) or a path from the root; the organization has %s", ref, strings.Join(known, ", "))
-}
-
-func (o *org) apply(f Filter) (Result, error) {
-	include, err := o.resolveOUs(f.OUs)
-	if err != nil {
-		return Result{}, err
-	}
-	exclude, err := o.resolveOUs(f.ExcludeOUs)
-	if err != nil {
-		return Result{}, err
-	}
-	byID := map[string]bool{}
-	for _, a := range o.accounts {
-		byID[a.ID] = true
-	}
-	for _, id := range f.Accounts {
-		if !byID[id] {
-			return Result{}, fmt.Errorf("account %s is not in the organization: check --account", id)
-		}
-	}
-	return selectAccounts(o.accounts, f, func(a Account, ous map[string]bool) bool {
-		for _, id := range a.ouChain {
-			if ous[id] {
-				return true
-			}
-		}
-		return false
-	}, include, exclude), nil
 }
 
 func (o *org) resolveOUs(refs []string) (map[string]bool, error) {
@@ -285,24 +377,45 @@ func (o *org) resolveOUs(refs []string) (map[string]bool, error) {
 	return out, nil
 }
 
-// selectAccounts applies a filter given a way to test OU membership.
-func selectAccounts(all []Account, f Filter, inOU func(Account, map[string]bool) bool, include, exclude map[string]bool) Result {
+// normalizePath writes an OU path from the root, so that "Workloads/Prod", "Root/Workloads/Prod"
+// and "Root/Workloads/Prod/" compare equal.
+func normalizePath(p string) string {
+	p = strings.Trim(strings.TrimSpace(p), "/")
+	if p == "Root" || strings.HasPrefix(p, "Root/") {
+		return p
+	}
+	if p == "" {
+		return "Root"
+	}
+	return "Root/" + p
+}
+
+// selected keeps the accounts that OUs and Accounts select (all when both are empty), before
+// tags and exclusions, so that tags are read only for them.
+func selected(all []Account, f Filter, inOU func(Account, map[string]bool) bool, include map[string]bool) []Account {
 	wanted := map[string]bool{}
 	for _, id := range f.Accounts {
 		wanted[id] = true
 	}
+	everything := len(include) == 0 && len(wanted) == 0
+	out := []Account{}
+	for _, a := range all {
+		if everything || wanted[a.ID] || (len(include) > 0 && inOU(a, include)) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// classify applies the tag filter to the selected accounts and splits them into targets and
+// skipped accounts.
+func classify(accounts []Account, f Filter, inOU func(Account, map[string]bool) bool, exclude map[string]bool) Result {
 	excluded := map[string]bool{}
 	for _, id := range f.ExcludeAccounts {
 		excluded[id] = true
 	}
 	res := Result{Targets: []Account{}, Skipped: []Skip{}}
-	for _, a := range all {
-		if len(include) > 0 && !inOU(a, include) && !wanted[a.ID] {
-			continue
-		}
-		if len(wanted) > 0 && len(include) == 0 && !wanted[a.ID] {
-			continue
-		}
+	for _, a := range accounts {
 		if !hasTags(a, f.AccountTags) {
 			continue
 		}
@@ -313,7 +426,7 @@ func selectAccounts(all []Account, f Filter, inOU func(Account, map[string]bool)
 			res.Skipped = append(res.Skipped, Skip{Account: a, Reason: "excluded by --exclude-ou"})
 		case a.Management && !f.IncludeManagement:
 			res.Skipped = append(res.Skipped, Skip{Account: a, Reason: "management account (pass --include-management to act on it)"})
-		case a.Status != "" && a.Status != "ACTIVE":
+		case a.Status != "" && a.Status != string(types.AccountStateActive):
 			res.Skipped = append(res.Skipped, Skip{Account: a, Reason: "account is " + a.Status})
 		default:
 			res.Targets = append(res.Targets, a)
