@@ -31,13 +31,20 @@ const (
 
 // AccountError is one account's failure, with its kind and the one line that explains it.
 type AccountError struct {
+	// AccountID is the account that failed.
 	AccountID string
-	Kind      Kind
-	Reason    string
-	Err       error
+	// Kind is why, for branching; the Is* predicates test it.
+	Kind Kind
+	// Reason is the one line that explains it, never a stack trace or a secret.
+	Reason string
+	// Err is the underlying error.
+	Err error
 }
 
+// Error is the account and the one-line reason, for logs and the error column.
 func (e *AccountError) Error() string { return "account " + e.AccountID + ": " + e.Reason }
+
+// Unwrap exposes the engine or SDK error, so auto's and access's predicates still apply.
 func (e *AccountError) Unwrap() error { return e.Err }
 
 func kindOf(err error) Kind {

@@ -141,9 +141,13 @@ func Backoff(d time.Duration) Option { return func(o *Options) { o.Backoff = d }
 // FailureTolerance is how many accounts may fail before no new account is started: a count,
 // or a percentage of the targets. The zero value tolerates none.
 type FailureTolerance struct {
-	Count     int
-	Percent   float64
+	// Count is the number of failures tolerated, unless IsPercent or Unlimited.
+	Count int
+	// Percent is the share of the targets, 0 to 100, that may fail when IsPercent.
+	Percent float64
+	// IsPercent says Percent applies rather than Count.
 	IsPercent bool
+	// Unlimited tolerates every failure.
 	Unlimited bool
 }
 
@@ -182,6 +186,7 @@ func (f FailureTolerance) Limit(total int) int {
 	}
 }
 
+// String is the tolerance as the user writes it: "3", "10%" or "unlimited".
 func (f FailureTolerance) String() string {
 	switch {
 	case f.Unlimited:

@@ -40,23 +40,35 @@ const (
 
 // Result is one account's outcome.
 type Result struct {
-	Account  targets.Account `json:"account"`
-	Stack    string          `json:"stack"`
-	Status   Status          `json:"status"`
-	Kind     Kind            `json:"kind,omitempty"`
-	Error    string          `json:"error,omitempty"`
-	Attempts int             `json:"attempts,omitempty"`
-	Duration time.Duration   `json:"duration"`
+	// Account is the target, as discovered or read from the accounts file.
+	Account targets.Account `json:"account"`
+	// Stack is the account's stack name (StackName).
+	Stack string `json:"stack"`
+	// Status is the outcome.
+	Status Status `json:"status"`
+	// Kind says why the account failed; the Is* predicates name the kinds.
+	Kind Kind `json:"kind,omitempty"`
+	// Error is the one-line reason for a failure, skip or not-started; never a stack trace
+	// and never a secret. The full engine output is in LogFile.
+	Error string `json:"error,omitempty"`
+	// Attempts counts tries, retries included; 0 for an account never started.
+	Attempts int `json:"attempts,omitempty"`
+	// Duration is the account's wall time, retries and backoff included (nanoseconds in JSON).
+	Duration time.Duration `json:"duration"`
 	// Changes counts resources by operation (create, update, delete, same).
 	Changes map[string]int `json:"changes,omitempty"`
-	// RoleArns and ExternalID are read from the stack's outputs.
-	RoleArns   map[string]string `json:"roleArns,omitempty"`
-	ExternalID string            `json:"externalId,omitempty"`
-	Outputs    map[string]any    `json:"outputs,omitempty"`
-	// LastUpdate and LastResult come from the stack's history (status).
+	// RoleArns maps the vendor's role names to ARNs, from the stack's outputs.
+	RoleArns map[string]string `json:"roleArns,omitempty"`
+	// ExternalID is the external ID the vendor presents, from the stack's outputs.
+	ExternalID string `json:"externalId,omitempty"`
+	// Outputs are all the stack's outputs, with secret ones shown as "[secret]".
+	Outputs map[string]any `json:"outputs,omitempty"`
+	// LastUpdate is when the stack was last updated, from its history (status).
 	LastUpdate string `json:"lastUpdate,omitempty"`
+	// LastResult is that update's result: succeeded, failed or in-progress (status).
 	LastResult string `json:"lastResult,omitempty"`
-	LogFile    string `json:"logFile,omitempty"`
+	// LogFile holds the account's engine output for this run.
+	LogFile string `json:"logFile,omitempty"`
 	// Drifted is set by drift when the refreshed stack differs from the program.
 	Drifted bool `json:"drifted,omitempty"`
 	// UpToDate is set when up skipped the account because its fingerprint was unchanged.
@@ -65,29 +77,45 @@ type Result struct {
 
 // Report is a run's outcome across accounts.
 type Report struct {
-	Operation   Operation     `json:"operation"`
-	StartedAt   time.Time     `json:"startedAt"`
-	Duration    time.Duration `json:"duration"`
-	Backend     string        `json:"backend"`
-	MaxFailures string        `json:"maxFailures"`
-	Interrupted bool          `json:"interrupted,omitempty"`
-	Results     []Result      `json:"results"`
-	Counts      Counts        `json:"counts"`
+	// Operation is what the run did.
+	Operation Operation `json:"operation"`
+	// StartedAt is when the run began.
+	StartedAt time.Time `json:"startedAt"`
+	// Duration is the run's wall time (nanoseconds in JSON).
+	Duration time.Duration `json:"duration"`
+	// Backend is the state backend URL, which carries no secret.
+	Backend string `json:"backend"`
+	// MaxFailures is the failure tolerance as given ("3", "10%", "unlimited").
+	MaxFailures string `json:"maxFailures"`
+	// Interrupted says the run was cancelled (Ctrl-C) before every account was done.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Results has one entry per target account, sorted by account ID.
+	Results []Result `json:"results"`
+	// Counts summarise Results.
+	Counts Counts `json:"counts"`
 }
 
 // Counts summarise a report.
 type Counts struct {
-	Total      int `json:"total"`
+	// Total is the number of target accounts.
+	Total int `json:"total"`
+	// Succeeded, Failed, Skipped, NotStarted and Cancelled count accounts by Status.
 	Succeeded  int `json:"succeeded"`
 	Failed     int `json:"failed"`
 	Skipped    int `json:"skipped"`
 	NotStarted int `json:"notStarted"`
 	Cancelled  int `json:"cancelled"`
-	Changed    int `json:"changed"`
-	Unchanged  int `json:"unchanged"`
-	Drifted    int `json:"drifted"`
+	// Changed counts succeeded accounts with a create, update, replace or delete; Unchanged
+	// the others.
+	Changed   int `json:"changed"`
+	Unchanged int `json:"unchanged"`
+	// Drifted counts accounts whose refreshed stack differs from the program (drift).
+	Drifted int `json:"drifted"`
 	// UpToDate counts accounts skipped because their fingerprint was unchanged.
 	UpToDate int `json:"upToDate"`
+	// Changes totals the resource changes of the accounts that succeeded, by operation
+	// (create, update, delete, replace, same): a plan's bottom line.
+	Changes map[string]int `json:"changes,omitempty"`
 }
 
 // Failed reports whether any account failed, was cancelled or never started.
@@ -101,6 +129,12 @@ func (r *Report) count() {
 		switch res.Status {
 		case StatusSucceeded:
 			c.Succeeded++
+			for op, n := range res.Changes {
+				if c.Changes == nil {
+					c.Changes = map[string]int{}
+				}
+				c.Changes[op] += n
+			}
 			if res.Drifted {
 				c.Drifted++
 			}
@@ -141,6 +175,13 @@ func ChangeText(ch map[string]int) string {
 		return ""
 	}
 	return fmt.Sprintf("+%d ~%d -%d =%d", ch["create"], ch["update"]+ch["replace"], ch["delete"], ch["same"])
+}
+
+// TotalsText spells a change count out, for summaries: "20 to create, 0 to update, 0 to
+// replace, 0 to delete, 4 unchanged".
+func TotalsText(ch map[string]int) string {
+	return fmt.Sprintf("%d to create, %d to update, %d to replace, %d to delete, %d unchanged",
+		ch["create"], ch["update"], ch["replace"], ch["delete"], ch["same"])
 }
 
 // WriteFiles writes report.json, report.csv and report.md into dir.
@@ -202,6 +243,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(w, "Started %s, took %s. Backend: `%s`. Failure tolerance: %s.\n\n", r.StartedAt.UTC().Format(time.RFC3339), r.Duration.Round(time.Second), r.Backend, r.MaxFailures)
 	fmt.Fprintf(w, "%d accounts: %d succeeded (%d changed, %d unchanged), %d failed, %d skipped, %d not started, %d cancelled.\n\n",
 		c.Total, c.Succeeded, c.Changed, c.Unchanged, c.Failed, c.Skipped, c.NotStarted, c.Cancelled)
+	if c.Changes != nil {
+		fmt.Fprintf(w, "Resources: %s.\n\n", TotalsText(c.Changes))
+	}
 	fmt.Fprintln(w, "| Account | Name | OU | Result | Duration | Changes | Role ARNs | External ID | Error |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, res := range r.Results {

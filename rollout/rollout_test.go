@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,7 +131,12 @@ func TestRolloutEndToEnd(t *testing.T) {
 	backend := "file://" + t.TempDir()
 	runDir := t.TempDir()
 	var events []rollout.Event
-	r, err := rollout.New(stubDeployment(""),
+	dep := stubDeployment("")
+	dep.SecretConfig = func(a targets.Account) (map[string]string, error) {
+		return map[string]string{"byoc-access:apiToken": "tok-secret-" + a.ID}, nil
+	}
+	dep.Program = withSeenConfig(dep.Program, "deploy-secret-ext")
+	r, err := rollout.New(dep,
 		rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase),
 		rollout.Parallel(5), rollout.RunDir(runDir), rollout.Preflight(sdkConfig(t, m.Endpoint)),
 		rollout.ExecutionRole(access.ExecutionRole{ExternalID: "deploy-secret-ext"}),
@@ -153,7 +159,9 @@ func TestRolloutEndToEnd(t *testing.T) {
 		require.Equal(t, "arn:aws:iam::"+a.ID+":role/OrganizationAccountAccessRole", res.Outputs["assumedRole"], "the provider assumes the execution role")
 		require.Equal(t, "us-east-1", res.Outputs["region"])
 		require.Equal(t, 2, res.Changes["create"], "the stack and the component")
+		assertSeenConfig(t, res)
 	}
+	require.Equal(t, 20, rep.Counts.Changes["create"], "the totals add up the accounts")
 	require.Equal(t, sortedIDs(accounts), listStacks(t, cmd, backend))
 	for _, f := range []string{"report.json", "report.csv", "report.md", accounts[0].ID + ".log"} {
 		require.FileExists(t, filepath.Join(runDir, f))
@@ -164,16 +172,32 @@ func TestRolloutEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 10, rep.Counts.Succeeded)
 	require.Equal(t, 10, rep.Counts.Unchanged, "%+v", rep.Results)
-
-	// Status reads state without running the program.
-	rep, err = r.Status(ctx, accounts[:2])
+	// And the engine agrees: a plan shows every resource the same, nothing else.
+	rep, err = r.Preview(ctx, accounts)
 	require.NoError(t, err)
-	require.Equal(t, 2, rep.Counts.Succeeded)
-	require.Equal(t, "succeeded", rep.Results[0].LastResult)
-	require.NotEmpty(t, rep.Results[0].RoleArns)
+	require.Equal(t, 10, rep.Counts.Succeeded, "%+v", rep.Results)
+	for _, res := range rep.Results {
+		require.Equal(t, map[string]int{"same": 2}, res.Changes, res.Account.ID)
+	}
+	require.Equal(t, map[string]int{"same": 20}, rep.Counts.Changes)
+
+	// The handoff comes from state, without running the program: every account's role ARNs
+	// and external ID, and (status) its last update.
+	hs, rep, err := r.Handoff(ctx, accounts)
+	require.NoError(t, err)
+	require.Equal(t, 10, rep.Counts.Succeeded)
+	for _, res := range rep.Results {
+		require.Equal(t, "succeeded", res.LastResult)
+		require.NotEmpty(t, res.LastUpdate)
+	}
+	require.Len(t, hs, 10)
+	for _, h := range hs {
+		require.Equal(t, map[string]string{"StubRole": "arn:aws:iam::" + h.AccountID + ":role/StubRole"}, h.RoleArns)
+		require.Equal(t, "o-abcde", h.ExternalID)
+	}
 
 	// Nothing secret reached the logs or the reports.
-	testenv.AssertNoSecrets(t, nil, []string{runDir, strings.TrimPrefix(backend, "file://")}, passphrase, "deploy-secret-ext", testenv.SecretAccessKey)
+	testenv.AssertNoSecrets(t, nil, []string{runDir, strings.TrimPrefix(backend, "file://")}, passphrase, "deploy-secret-ext", testenv.SecretAccessKey, "tok-secret-")
 
 	// Offboarding removes every stack.
 	d, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase),
@@ -183,6 +207,51 @@ func TestRolloutEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 10, rep.Counts.Succeeded, "%+v", rep.Results)
 	require.Empty(t, listStacks(t, cmd, backend))
+}
+
+// withSeenConfig wraps a program so it exports what config it was given: the stack config
+// lives in the rollout's throwaway workspace, not in the backend, so the program is the
+// witness. Secret values are compared inside the program and only the verdict is exported, so
+// state holds no plaintext.
+func withSeenConfig(inner pulumi.RunFunc, wantExternalID string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		if err := inner(ctx); err != nil {
+			return err
+		}
+		var role map[string]string
+		if err := pconfig.New(ctx, "aws").TryObject("assumeRole", &role); err != nil {
+			return err
+		}
+		token, _ := ctx.GetConfig("byoc-access:apiToken")
+		acct, _ := ctx.GetConfig("byoc-access:accountId")
+		ctx.Export("seen", pulumi.Map{
+			"roleArn":            pulumi.String(role["roleArn"]),
+			"sessionName":        pulumi.String(role["sessionName"]),
+			"externalIdMatches":  pulumi.Bool(role["externalId"] == wantExternalID),
+			"assumeRoleIsSecret": pulumi.Bool(ctx.IsConfigSecret("aws:assumeRole")),
+			"tokenMatches":       pulumi.Bool(token == "tok-secret-"+acct),
+			"tokenIsSecret":      pulumi.Bool(ctx.IsConfigSecret("byoc-access:apiToken")),
+			"vendorIsSecret":     pulumi.Bool(ctx.IsConfigSecret("byoc-access:vendor")),
+		})
+		return nil
+	}
+}
+
+// assertSeenConfig checks the config the program got in one account: the provider assumes
+// the execution role there, the deployment's keys are set, and the secrets are secret.
+func assertSeenConfig(t *testing.T, res rollout.Result) {
+	t.Helper()
+	id := res.Account.ID
+	require.Equal(t, map[string]any{
+		"roleArn":            "arn:aws:iam::" + id + ":role/OrganizationAccountAccessRole",
+		"sessionName":        "byoc-access-" + id,
+		"externalIdMatches":  true,
+		"assumeRoleIsSecret": true,
+		"tokenMatches":       true,
+		"tokenIsSecret":      true,
+		"vendorIsSecret":     false,
+	}, res.Outputs["seen"], id)
+	require.Equal(t, "stub", res.Outputs["vendor"])
 }
 
 func TestFailureIsolation(t *testing.T) {
@@ -545,4 +614,71 @@ func TestAccountsThatLeaveAfterDiscovery(t *testing.T) {
 	require.Contains(t, byID[closed].Error, "SUSPENDED")
 	require.Equal(t, 2, rep.Counts.Succeeded)
 	require.Equal(t, 2, rep.Counts.Failed, "they count against --max-failures")
+}
+
+// TestTimeoutAndRetries: an account past --timeout is cancelled through the Automation API's
+// context and reported as timed out, leaving its stack unlocked; throttling in the engine's
+// output is retried with backoff until it clears (a new stack survives its first attempt's
+// failure), or reported as throttled when retries run out.
+func TestTimeoutAndRetries(t *testing.T) {
+	cmd := pulumiCLI(t)
+	dir := t.TempDir()
+	backend := "file://" + dir
+	slow, fast := targets.Account{ID: "444444444444"}, targets.Account{ID: "555555555555"}
+	dep := stubDeployment("")
+	inner := dep.Program
+	var mu sync.Mutex
+	throttles := map[string]int{}
+	dep.Program = func(ctx *pulumi.Context) error {
+		acct := pconfig.New(ctx, "byoc-access").Require("accountId")
+		if acct == slow.ID {
+			// Slow the way a real program is: waiting on the engine, so that when the CLI is
+			// interrupted the engine calls fail and the program returns. (The Automation API
+			// waits for an inline program to return, so a plain sleep would outlast any timeout.)
+			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+				if err := ctx.Log.Debug("still working", nil); err != nil {
+					return err
+				}
+			}
+		}
+		mu.Lock()
+		left := throttles[acct]
+		throttles[acct]--
+		mu.Unlock()
+		if left > 0 {
+			return errors.New("creating IAM Role (StubRole): operation error IAM: CreateRole, https response error StatusCode: 400, api error Throttling: Rate exceeded")
+		}
+		return inner(ctx)
+	}
+	newRunner := func(opts ...rollout.Option) *rollout.Runner {
+		r, err := rollout.New(dep, append([]rollout.Option{rollout.PulumiCommand(cmd), rollout.Backend(backend),
+			rollout.Passphrase(passphrase), rollout.Parallel(2), rollout.Backoff(10 * time.Millisecond)}, opts...)...)
+		require.NoError(t, err)
+		return r
+	}
+
+	throttles[fast.ID] = 2
+	start := time.Now()
+	rep, err := newRunner(rollout.Timeout(6*time.Second), rollout.Retries(3)).Up(context.Background(), []targets.Account{slow, fast})
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), 25*time.Second, "the slow account was cut off, not waited for")
+	byID := resultsByID(rep)
+	require.Equal(t, rollout.StatusFailed, byID[slow.ID].Status)
+	require.Equal(t, rollout.KindTimeout, byID[slow.ID].Kind)
+	require.Contains(t, byID[slow.ID].Error, "timed out")
+	require.Equal(t, 1, byID[slow.ID].Attempts, "a timeout is not retried")
+	t.Logf("timed-out account returned after %s (timeout 6s; the CLI gets SIGINT, then SIGKILL 10s later)", byID[slow.ID].Duration.Round(100*time.Millisecond))
+	require.Equal(t, rollout.StatusSucceeded, byID[fast.ID].Status, "%+v", byID[fast.ID])
+	require.Equal(t, 3, byID[fast.ID].Attempts, "two throttled attempts, then success")
+
+	locks, err := filepath.Glob(filepath.Join(dir, ".pulumi", "locks", "*", "*", slow.ID, "*.json"))
+	require.NoError(t, err)
+	require.Empty(t, locks, "the timed-out stack is not left locked")
+
+	throttles[fast.ID] = 5
+	rep, err = newRunner(rollout.Retries(1), rollout.Force(true)).Up(context.Background(), []targets.Account{fast})
+	require.NoError(t, err)
+	require.Equal(t, rollout.KindThrottled, rep.Results[0].Kind, "%+v", rep.Results[0])
+	require.Equal(t, 2, rep.Results[0].Attempts)
+	require.Contains(t, rep.Results[0].Error, "Throttling: Rate exceeded")
 }

@@ -15,18 +15,22 @@ import (
 // Orphan is a stack whose account is no longer a target: it left the organization, or it is
 // suspended or closing.
 type Orphan struct {
-	Stack     string `json:"stack"`
+	// Stack is the orphan's stack name.
+	Stack string `json:"stack"`
+	// AccountID is the account the stack was for.
 	AccountID string `json:"accountId"`
 	// Reason says why the account is gone.
 	Reason string `json:"reason"`
 	// Pruned reports whether prune offboarded it (destroy, then remove the stack).
-	Pruned bool   `json:"pruned"`
-	Error  string `json:"error,omitempty"`
+	Pruned bool `json:"pruned"`
+	// Error is why pruning failed, when it did.
+	Error string `json:"error,omitempty"`
 }
 
 // SyncReport is the outcome of Sync: the deploy report and the orphans.
 type SyncReport struct {
 	*Report
+	// Orphans are the stacks whose account is no longer a target.
 	Orphans []Orphan `json:"orphans"`
 }
 

@@ -21,7 +21,7 @@ func newAccountsCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "accounts [filters]",
 		Short: "List the accounts the filters select, with name, OU path and status",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runAccounts(c, in) },
 	}
 	in.targets.register(c)

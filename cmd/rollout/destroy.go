@@ -25,7 +25,7 @@ func newDestroyCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "destroy [filters] [--remove-stacks] [--yes]",
 		Short: "Offboard: delete the vendor's roles and policies from every target account",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runDestroy(c, in) },
 	}
 	in.fleet.register(c)

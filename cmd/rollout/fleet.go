@@ -134,6 +134,15 @@ func (f *targetFlags) resolve(ctx context.Context, cfg func() (aws.Config, error
 	return res, nil
 }
 
+// noArgs rejects positional arguments as a usage error (exit 2), where cobra.NoArgs' error
+// would exit 1: a stray account ID on the command line is a typo, not a failed account.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q: choose accounts with --account, --ou or --accounts-file", c.CommandPath(), args[0])
+	}
+	return nil
+}
+
 // fleetFlags are everything a fleet operation needs besides the vendor.
 type fleetFlags struct {
 	targets             targetFlags
@@ -156,9 +165,10 @@ type fleetFlags struct {
 	Output              string
 	RunDir              string
 
-	awsOnce sync.Once
-	awsCfg  aws.Config
-	awsErr  error
+	awsOnce  sync.Once
+	awsCfg   aws.Config
+	awsErr   error
+	progress *progress
 }
 
 func (f *fleetFlags) register(c *cobra.Command) {
@@ -271,6 +281,7 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 		return nil, "", err
 	}
 	tol, _ := rollout.ParseFailureTolerance(f.MaxFailures)
+	f.progress = newProgress(c.ErrOrStderr())
 	runDir := f.RunDir
 	if runDir == "" {
 		runDir = filepath.Join(".byoc-access", "runs", time.Now().UTC().Format("20060102T150405Z")+"-"+string(op))
@@ -279,7 +290,7 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 		rollout.Backend(f.backend()), rollout.Passphrase(pass), rollout.StackPrefix(f.StackPrefix),
 		rollout.Region(f.targets.Region), rollout.ExecutionRole(f.role()), rollout.Parallel(f.Parallel),
 		rollout.MaxFailures(tol), rollout.Timeout(f.Timeout), rollout.Retries(f.Retries), rollout.WaitLock(f.WaitLock),
-		rollout.RunDir(runDir), rollout.OnEvent(newProgress(c.ErrOrStderr()).event), rollout.Adopt(f.Adopt),
+		rollout.RunDir(runDir), rollout.OnEvent(f.progress.event), rollout.Adopt(f.Adopt),
 		rollout.Force(f.Force), rollout.Refresh(f.Refresh),
 	}
 	if !f.NoPreflight && op != rollout.OpStatus && f.targets.AccountsFile == "" {
@@ -373,6 +384,7 @@ func stateDeployment() rollout.Deployment {
 
 // finish prints the report and turns failures into exit code 1.
 func finish(c *cobra.Command, f *fleetFlags, rep *rollout.Report, runDir string) error {
+	f.progress.done()
 	out := c.OutOrStdout()
 	if f.Output == "json" {
 		if err := rep.WriteJSON(out); err != nil {
@@ -418,6 +430,9 @@ func printTable(w io.Writer, rep *rollout.Report) {
 	c := rep.Counts
 	fmt.Fprintf(w, "\n%s: %d accounts, %d succeeded (%d changed, %d unchanged of which %d skipped by fingerprint), %d failed, %d skipped, %d not started, %d cancelled in %s\n",
 		rep.Operation, c.Total, c.Succeeded, c.Changed, c.Unchanged, c.UpToDate, c.Failed, c.Skipped, c.NotStarted, c.Cancelled, rep.Duration.Round(time.Second))
+	if c.Changes != nil {
+		fmt.Fprintf(w, "resources: %s\n", rollout.TotalsText(c.Changes))
+	}
 }
 
 // progress shows a live bar on a terminal and plain log lines otherwise.
@@ -483,4 +498,17 @@ func (p *progress) event(e rollout.Event) {
 	}
 	done := p.succeeded + p.failed + p.skipped
 	fmt.Fprintf(p.w, "%s [%d/%d]\n", line, done, e.Total)
+}
+
+// done clears the bar, so the summary table starts on a clean line.
+func (p *progress) done() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		p.bar = nil
+	}
 }
