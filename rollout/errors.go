@@ -87,6 +87,11 @@ var (
 	genericLines = []string{"update failed", "preview failed", "destroy failed", "refresh failed", "an unhandled error occurred", "failed to run update"}
 )
 
+func programFailed(err error) bool {
+	var ee *engineError
+	return errors.As(err, &ee) && ee.programFailed()
+}
+
 // classify turns an operation's error into an AccountError with a kind and a reason line.
 func classify(ctx context.Context, accountID string, err error) *AccountError {
 	var ae *AccountError
@@ -110,7 +115,7 @@ func classify(ctx context.Context, accountID string, err error) *AccountError {
 		out.Kind = KindPluginMissing
 	case containsAny(text, throttleWords):
 		out.Kind = KindThrottled
-	case auto.IsRuntimeError(err) || auto.IsCompilationError(err) || strings.Contains(text, "program failed") || strings.Contains(text, "error: VendorAccess"):
+	case auto.IsRuntimeError(err) || auto.IsCompilationError(err) || programFailed(err) || strings.Contains(text, "program failed") || strings.Contains(text, "error: VendorAccess"):
 		out.Kind = KindProgram
 	}
 	out.Reason = reasonLine(text)

@@ -133,13 +133,13 @@ func (r *Runner) remember(ctx context.Context, stack, fp string, res *Result) {
 // writeConfig sets the stack's config. Without secrets it writes the workspace's stack
 // settings file directly, which saves a CLI process per account; secrets need the CLI to
 // encrypt them.
-func writeConfig(ctx context.Context, ws auto.Workspace, stack auto.Stack, cfg auto.ConfigMap) error {
+func writeConfig(ctx context.Context, ws auto.Workspace, stack string, cfg auto.ConfigMap) error {
 	for _, v := range cfg {
 		if v.Secret {
-			return stack.SetAllConfigWithOptions(ctx, cfg, &auto.ConfigOptions{Path: true})
+			return ws.SetAllConfigWithOptions(ctx, stack, cfg, &auto.ConfigOptions{Path: true})
 		}
 	}
-	settings, err := ws.StackSettings(ctx, stack.Name())
+	settings, err := ws.StackSettings(ctx, stack)
 	if err != nil || settings == nil {
 		settings = &workspace.ProjectStack{}
 	}
@@ -148,7 +148,7 @@ func writeConfig(ctx context.Context, ws auto.Workspace, stack auto.Stack, cfg a
 		return err
 	}
 	settings.Config = m
-	return ws.SaveStackSettings(ctx, stack.Name(), settings)
+	return ws.SaveStackSettings(ctx, stack, settings)
 }
 
 // configMap turns flat keys, some with paths ("aws:assumeRole.roleArn"), into the settings

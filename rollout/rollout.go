@@ -28,8 +28,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -559,16 +557,12 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	}
 
 	if op == OpDrift {
-		stack, err := auto.SelectStack(ctx, name, ws)
-		if err != nil {
-			if auto.IsSelectStack404Error(err) {
-				res.Status = StatusSkipped
-				res.Error = "no stack: the account is not managed by byoc-access here"
-				return nil
-			}
-			return err
+		if !r.exists(ctx, ws, name) {
+			res.Status = StatusSkipped
+			res.Error = "no stack: the account is not managed by byoc-access here"
+			return nil
 		}
-		return r.drift(ctx, stack, a, res, log)
+		return r.drift(ctx, ws, name, a, res, log)
 	}
 
 	cfg, err := r.stackConfig(a)
@@ -587,52 +581,54 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	if err != nil {
 		return err
 	}
-	var stack auto.Stack
-	switch {
-	case r.known != nil && !r.known[name]:
-		// Known to be new: one `stack init` instead of a failing select and then an init.
-		stack, err = auto.NewStack(ctx, name, ws)
-		if auto.IsCreateStack409Error(err) {
-			// An earlier attempt of this run created it before failing (a retry).
-			stack, err = auto.SelectStack(ctx, name, ws)
-		}
-	case r.known != nil:
-		stack, err = auto.SelectStack(ctx, name, ws)
-	default:
-		stack, err = auto.UpsertStack(ctx, name, ws)
-	}
-	if err != nil {
+	if err := r.ensureStack(ctx, ws, name); err != nil {
 		return fmt.Errorf("stack %s: %w", name, err)
 	}
 	if r.dep.AdoptKey != "" {
 		cfg[r.dep.AdoptKey] = auto.ConfigValue{Value: adopt}
 	}
-	if err := writeConfig(ctx, ws, stack, cfg); err != nil {
+	if err := writeConfig(ctx, ws, name, cfg); err != nil {
 		return fmt.Errorf("set config: %w", err)
 	}
-	switch op {
-	case OpPreview:
-		return preview(ctx, stack, res, log, false)
-	case OpUp:
-		opts := []optup.Option{}
-		if r.opts.Refresh {
-			opts = append(opts, optup.Refresh())
-		}
-		if log != nil {
-			opts = append(opts, optup.ProgressStreams(log), optup.ErrorProgressStreams(log))
-		}
+	op2 := engineOp{Command: "preview", Stack: name}
+	if log != nil {
+		op2.Log = log
+	}
+	if op == OpUp {
+		op2.Command, op2.Refresh = "up", r.opts.Refresh
 		r.forget(ctx, name)
-		ur, err := stack.Up(ctx, opts...)
-		if err != nil {
-			return err
-		}
-		if ur.Summary.ResourceChanges != nil {
-			res.Changes = *ur.Summary.ResourceChanges
-		}
-		fillOutputs(res, ur.Outputs)
+	}
+	er, err := runEngine(ctx, ws, op2)
+	if err != nil {
+		return err
+	}
+	res.Changes = er.Changes
+	if op == OpUp {
+		fillOutputs(res, er.Outputs)
 		r.remember(ctx, name, fp, res)
 	}
 	return nil
+}
+
+// ensureStack makes sure the account's stack exists in the backend. When the backend listing
+// at the start of the run says so, it costs nothing: every later command names the stack, so
+// there is nothing to select.
+func (r *Runner) ensureStack(ctx context.Context, ws auto.Workspace, name string) error {
+	switch {
+	case r.known != nil && r.known[name]:
+		return nil
+	case r.known != nil:
+		// Known to be new: one `stack init` instead of a failing select and then an init.
+		_, err := auto.NewStack(ctx, name, ws)
+		if auto.IsCreateStack409Error(err) {
+			// An earlier attempt of this run created it before failing (a retry).
+			return nil
+		}
+		return err
+	default:
+		_, err := auto.UpsertStack(ctx, name, ws)
+		return err
+	}
 }
 
 // fingerprint digests everything an account's update depends on: the program and spec
@@ -678,7 +674,12 @@ func (r *Runner) adoptions(ctx context.Context, ws auto.Workspace, a targets.Acc
 	if r.dep.Existing == nil || r.opts.AWS == nil {
 		return "[]", nil
 	}
-	if _, err := auto.SelectStack(ctx, r.StackName(a.ID), ws); err == nil {
+	if r.known != nil {
+		if r.known[r.StackName(a.ID)] {
+			// A deployed stack manages its resources already.
+			return "[]", nil
+		}
+	} else if _, err := auto.SelectStack(ctx, r.StackName(a.ID), ws); err == nil {
 		// A deployed stack manages its resources already.
 		return "[]", nil
 	} else if !auto.IsSelectStack404Error(err) {
@@ -701,42 +702,42 @@ func (r *Runner) adoptions(ctx context.Context, ws auto.Workspace, a targets.Acc
 	return string(b), err
 }
 
-func (r *Runner) drift(ctx context.Context, stack auto.Stack, a targets.Account, res *Result, log *os.File) error {
+func (r *Runner) drift(ctx context.Context, ws auto.Workspace, name string, a targets.Account, res *Result, log *os.File) error {
 	cfg, err := r.stackConfig(a)
 	if err != nil {
 		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
 	}
+	if r.dep.FingerprintKey != "" {
+		// The same config an update would set, so that only the cloud's drift shows.
+		cfg[r.dep.FingerprintKey] = auto.ConfigValue{Value: fingerprint(r.opts.Passphrase, r.dep.Version, cfg)}
+	}
 	if r.dep.AdoptKey != "" {
 		cfg[r.dep.AdoptKey] = auto.ConfigValue{Value: "[]"}
 	}
-	if err := writeConfig(ctx, stack.Workspace(), stack, cfg); err != nil {
+	if err := writeConfig(ctx, ws, name, cfg); err != nil {
 		return fmt.Errorf("set config: %w", err)
 	}
-	if err := preview(ctx, stack, res, log, true); err != nil {
+	op := engineOp{Command: "preview", Stack: name, Refresh: true}
+	if log != nil {
+		op.Log = log
+	}
+	er, err := runEngine(ctx, ws, op)
+	if err != nil {
 		return err
 	}
+	res.Changes = er.Changes
 	res.Drifted = changed(res.Changes)
 	return nil
 }
 
-// preview runs a preview (after a refresh from the cloud, for drift) and counts its changes.
-func preview(ctx context.Context, stack auto.Stack, res *Result, log *os.File, refresh bool) error {
-	opts := []optpreview.Option{}
-	if refresh {
-		opts = append(opts, optpreview.Refresh())
+// exists says whether the account's stack is in the backend, from the run's backend listing
+// when there is one.
+func (r *Runner) exists(ctx context.Context, ws auto.Workspace, name string) bool {
+	if r.known != nil {
+		return r.known[name]
 	}
-	if log != nil {
-		opts = append(opts, optpreview.ProgressStreams(log), optpreview.ErrorProgressStreams(log))
-	}
-	pr, err := stack.Preview(ctx, opts...)
-	if err != nil {
-		return err
-	}
-	res.Changes = map[string]int{}
-	for k, v := range pr.ChangeSummary {
-		res.Changes[string(k)] = v
-	}
-	return nil
+	_, err := auto.SelectStack(ctx, name, ws)
+	return err == nil
 }
 
 func (r *Runner) destroy(ctx context.Context, stack auto.Stack, ws auto.Workspace, res *Result, log *os.File) error {

@@ -233,6 +233,8 @@ func withSeenConfig(inner pulumi.RunFunc, wantExternalID string) pulumi.RunFunc 
 			"tokenIsSecret":      pulumi.Bool(ctx.IsConfigSecret("byoc-access:apiToken")),
 			"vendorIsSecret":     pulumi.Bool(ctx.IsConfigSecret("byoc-access:vendor")),
 		})
+		// A secret output: the rollout reports it as secret and never holds its value.
+		ctx.Export("tokenEcho", pulumi.ToSecret(pulumi.String(token)))
 		return nil
 	}
 }
@@ -252,6 +254,7 @@ func assertSeenConfig(t *testing.T, res rollout.Result) {
 		"vendorIsSecret":     false,
 	}, res.Outputs["seen"], id)
 	require.Equal(t, "stub", res.Outputs["vendor"])
+	require.Equal(t, "[secret]", res.Outputs["tokenEcho"], "a secret output is reported as secret")
 }
 
 func TestFailureIsolation(t *testing.T) {

@@ -1,0 +1,279 @@
+package rollout
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+// The fleet's hot paths (up and preview of an account's stack) run as one CLI process each.
+// auto.Stack needs a `stack select` process before anything, and auto.Stack.Up follows the
+// update with three more (`stack output` twice, `stack history` once) to build its result.
+// On 2 cores those processes are most of a first rollout's cost. Everything the rollout needs
+// from them is in the engine's own event log: the change summary and the stack's outputs.
+
+// engineOp is one engine operation on a named stack.
+type engineOp struct {
+	// Command is "up" or "preview".
+	Command string
+	// Stack is the stack's name; it must exist in the backend.
+	Stack string
+	// Refresh reads the cloud before the operation.
+	Refresh bool
+	// Log, when set, receives the CLI's progress output and errors.
+	Log io.Writer
+}
+
+// engineResult is what the rollout keeps of an operation.
+type engineResult struct {
+	// Changes counts the resources by operation ("create", "same", ...).
+	Changes map[string]int
+	// Outputs are the stack's outputs after an update (nil for a preview). Secret outputs are
+	// marked and hold no value.
+	Outputs auto.OutputMap
+}
+
+// engineError is a failed CLI process. Its text has the shape of the Automation API's own
+// errors (the reason, then the exit code, stdout and stderr) so that classify reads both alike.
+type engineError struct {
+	command        string
+	stdout, stderr string
+	code           int
+	err            error
+}
+
+func (e *engineError) Error() string {
+	return fmt.Sprintf("failed to run %s: %s\ncode: %d\nstdout: %s\nstderr: %s\n", e.command, e.err, e.code, e.stdout, e.stderr)
+}
+
+func (e *engineError) Unwrap() error { return e.err }
+
+// runEngine runs op for the workspace's inline program in a single CLI process.
+func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResult, error) {
+	if op.Command != "up" && op.Command != "preview" {
+		return nil, fmt.Errorf("engine: unsupported command %q", op.Command)
+	}
+	program := ws.Program()
+	if program == nil {
+		return nil, errors.New("engine: the workspace has no inline program")
+	}
+	server, err := serveProgram(program)
+	if err != nil {
+		return nil, fmt.Errorf("engine: start the program's language server: %w", err)
+	}
+	defer server.Close()
+
+	logDir, err := os.MkdirTemp("", "byoc-events-")
+	if err != nil {
+		return nil, fmt.Errorf("engine: event log: %w", err)
+	}
+	defer os.RemoveAll(logDir)
+	eventLog := filepath.Join(logDir, "events.jsonl")
+
+	args := []string{op.Command}
+	if op.Command == "up" {
+		args = append(args, "--yes", "--skip-preview")
+	}
+	if op.Refresh {
+		args = append(args, "--refresh")
+	}
+	args = append(args, "--client="+server.address, "--exec-kind=auto.inline", "--event-log", eventLog,
+		"--non-interactive", "--stack", op.Stack)
+
+	env := []string{"PULUMI_DEBUG_COMMANDS=true"}
+	if home := ws.PulumiHome(); home != "" {
+		env = append(env, "PULUMI_HOME="+home)
+	}
+	for k, v := range ws.GetEnvVars() {
+		env = append(env, k+"="+v)
+	}
+	var progress []io.Writer
+	if op.Log != nil {
+		progress = []io.Writer{op.Log}
+	}
+	stdout, stderr, code, err := ws.PulumiCommand().Run(ctx, ws.WorkDir(), nil, progress, progress, env, args...)
+	if err != nil {
+		return nil, &engineError{command: op.Command, stdout: stdout, stderr: stderr, code: code, err: err}
+	}
+	res, err := readEventLog(eventLog, op.Command == "up")
+	if err != nil {
+		return nil, fmt.Errorf("engine: %s succeeded but its event log could not be read: %w", op.Command, err)
+	}
+	return res, nil
+}
+
+// readEventLog takes the change summary and, for an update, the stack's outputs from an
+// engine event log (one JSON event per line).
+func readEventLog(path string, outputs bool) (*engineResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res := &engineResult{}
+	sc := bufio.NewScanner(f)
+	// Events carry whole resource states; IAM policies make them long.
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	for sc.Scan() {
+		var e apitype.EngineEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.Sequence, err)
+		}
+		switch {
+		case e.SummaryEvent != nil:
+			res.Changes = map[string]int{}
+			for k, v := range e.SummaryEvent.ResourceChanges {
+				res.Changes[string(k)] = v
+			}
+		case outputs && e.ResOutputsEvent != nil && e.ResOutputsEvent.Metadata.Type == "pulumi:pulumi:Stack" &&
+			e.ResOutputsEvent.Metadata.New != nil:
+			res.Outputs = stackOutputs(e.ResOutputsEvent.Metadata.New.Outputs)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if res.Changes == nil {
+		return nil, errors.New("no summary event")
+	}
+	if outputs && res.Outputs == nil {
+		res.Outputs = auto.OutputMap{}
+	}
+	return res, nil
+}
+
+// secretSig marks a secret value in serialized engine state.
+const secretSig = "4dabf18193072939515e22adb298388d"
+
+// stackOutputs turns the stack resource's serialized outputs into an OutputMap. The event log
+// never holds secret plaintext: a secret is kept as marked, with no value.
+func stackOutputs(outs map[string]any) auto.OutputMap {
+	m := auto.OutputMap{}
+	for k, v := range outs {
+		if obj, ok := v.(map[string]any); ok && obj[secretSig] != nil {
+			m[k] = auto.OutputValue{Secret: true}
+			continue
+		}
+		if s, ok := v.(string); ok && s == "[secret]" {
+			m[k] = auto.OutputValue{Secret: true}
+			continue
+		}
+		m[k] = auto.OutputValue{Value: v}
+	}
+	return m
+}
+
+// programServer is the language runtime the CLI calls back to run the inline program, as
+// the Automation API's own does for auto.Stack operations.
+type programServer struct {
+	pulumirpc.UnimplementedLanguageRuntimeServer
+
+	program pulumi.RunFunc
+	address string
+	cancel  chan bool
+	done    <-chan error
+	running sync.WaitGroup
+	once    sync.Once
+}
+
+func serveProgram(program pulumi.RunFunc) (*programServer, error) {
+	s := &programServer{program: program, cancel: make(chan bool)}
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: s.cancel,
+		Init: func(srv *grpc.Server) error {
+			pulumirpc.RegisterLanguageRuntimeServer(srv, s)
+			return nil
+		},
+		Options: rpcutil.TracingServerInterceptorOptions(nil),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.address, s.done = fmt.Sprintf("127.0.0.1:%d", handle.Port), handle.Done
+	return s, nil
+}
+
+// Close waits for a program run still in flight (the CLI may have been killed under it) and
+// stops the server.
+func (s *programServer) Close() {
+	s.once.Do(func() {
+		s.running.Wait()
+		close(s.cancel)
+		<-s.done
+	})
+}
+
+func (s *programServer) GetRequiredPlugins(context.Context, *pulumirpc.GetRequiredPluginsRequest) (*pulumirpc.GetRequiredPluginsResponse, error) {
+	return &pulumirpc.GetRequiredPluginsResponse{}, nil
+}
+
+func (s *programServer) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: "1.0.0"}, nil
+}
+
+func (s *programServer) InstallDependencies(*pulumirpc.InstallDependenciesRequest, pulumirpc.LanguageRuntime_InstallDependenciesServer) error {
+	return nil
+}
+
+func (s *programServer) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+	s.running.Add(1)
+	defer s.running.Done()
+	engineAddress := ""
+	if len(req.Args) > 0 {
+		engineAddress = req.Args[0]
+	}
+	pctx, err := pulumi.NewContext(ctx, pulumi.RunInfo{
+		EngineAddr:       engineAddress,
+		MonitorAddr:      req.GetMonitorAddress(),
+		Config:           req.GetConfig(),
+		ConfigSecretKeys: req.GetConfigSecretKeys(),
+		Project:          req.GetProject(),
+		Stack:            req.GetStack(),
+		Parallel:         req.GetParallel(),
+		DryRun:           req.GetDryRun(),
+		Organization:     req.GetOrganization(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer pctx.Close()
+	err = func() (err error) {
+		// A panic in the program fails this account, not the whole fleet process.
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("go inline source runtime error, an unhandled panic occurred: %v", r)
+			}
+		}()
+		return pulumi.RunWithContext(pctx, s.program)
+	}()
+	if err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	return &pulumirpc.RunResponse{}, nil
+}
+
+// programFailed says the CLI failed because the program itself returned an error or
+// panicked, by the same markers auto.IsRuntimeError reads.
+func (e *engineError) programFailed() bool {
+	for _, marker := range []string{"an unhandled error occurred:", "panic: runtime error:", "go inline source runtime error"} {
+		if strings.Contains(e.stdout, marker) || strings.Contains(e.stderr, marker) {
+			return true
+		}
+	}
+	return false
+}
