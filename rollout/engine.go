@@ -29,12 +29,14 @@ import (
 
 // engineOp is one engine operation on a named stack.
 type engineOp struct {
-	// Command is "up" or "preview".
+	// Command is "up", "preview" or "destroy".
 	Command string
 	// Stack is the stack's name; it must exist in the backend.
 	Stack string
 	// Refresh reads the cloud before the operation.
 	Refresh bool
+	// Remove deletes the stack from the backend once a destroy has deleted its resources.
+	Remove bool
 	// Log, when set, receives the CLI's progress output and errors.
 	Log io.Writer
 }
@@ -65,7 +67,7 @@ func (e *engineError) Unwrap() error { return e.err }
 
 // runEngine runs op for the workspace's inline program in a single CLI process.
 func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResult, error) {
-	if op.Command != "up" && op.Command != "preview" {
+	if op.Command != "up" && op.Command != "preview" && op.Command != "destroy" {
 		return nil, fmt.Errorf("engine: unsupported command %q", op.Command)
 	}
 	program := ws.Program()
@@ -86,8 +88,13 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 	eventLog := filepath.Join(logDir, "events.jsonl")
 
 	args := []string{op.Command}
-	if op.Command == "up" {
+	if op.Command != "preview" {
 		args = append(args, "--yes", "--skip-preview")
+	}
+	if op.Remove && op.Command == "destroy" {
+		// The event log still has the destroy's summary, so the removal needs no process
+		// of its own.
+		args = append(args, "--remove")
 	}
 	if op.Refresh {
 		args = append(args, "--refresh")

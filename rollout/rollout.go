@@ -27,7 +27,6 @@ import (
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -538,6 +537,13 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	}
 	name := r.StackName(a.ID)
 
+	if op == OpDestroy && r.known != nil {
+		if !r.known[name] {
+			res.Status, res.Error = StatusSkipped, "no stack: nothing to destroy"
+			return nil
+		}
+		return r.destroy(ctx, ws, name, res, log)
+	}
 	if op == OpStatus || op == OpDestroy {
 		stack, err := auto.SelectStack(ctx, name, ws)
 		if err != nil {
@@ -553,7 +559,7 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 		if op == OpStatus {
 			return r.status(ctx, stack, res)
 		}
-		return r.destroy(ctx, stack, ws, res, log)
+		return r.destroy(ctx, ws, name, res, log)
 	}
 
 	if op == OpDrift {
@@ -740,24 +746,22 @@ func (r *Runner) exists(ctx context.Context, ws auto.Workspace, name string) boo
 	return err == nil
 }
 
-func (r *Runner) destroy(ctx context.Context, stack auto.Stack, ws auto.Workspace, res *Result, log *os.File) error {
-	opts := []optdestroy.Option{}
+func (r *Runner) destroy(ctx context.Context, ws auto.Workspace, name string, res *Result, log *os.File) error {
+	op := engineOp{Command: "destroy", Stack: name, Remove: r.opts.RemoveStacks}
 	if log != nil {
-		opts = append(opts, optdestroy.ProgressStreams(log), optdestroy.ErrorProgressStreams(log))
+		op.Log = log
 	}
-	r.forget(ctx, stack.Name())
-	dr, err := stack.Destroy(ctx, opts...)
+	r.forget(ctx, name)
+	er, err := runEngine(ctx, ws, op)
 	if err != nil {
+		if strings.Contains(err.Error(), "no stack named") {
+			// Gone since the run listed the backend (an earlier attempt removed it).
+			res.Status, res.Error = StatusSkipped, "no stack: nothing to destroy"
+			return nil
+		}
 		return err
 	}
-	if dr.Summary.ResourceChanges != nil {
-		res.Changes = *dr.Summary.ResourceChanges
-	}
-	if r.opts.RemoveStacks {
-		if err := ws.RemoveStack(ctx, stack.Name()); err != nil {
-			return fmt.Errorf("remove stack %s: %w", stack.Name(), err)
-		}
-	}
+	res.Changes = er.Changes
 	return nil
 }
 

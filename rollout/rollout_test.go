@@ -206,7 +206,14 @@ func TestRolloutEndToEnd(t *testing.T) {
 	rep, err = d.Destroy(ctx, accounts)
 	require.NoError(t, err)
 	require.Equal(t, 10, rep.Counts.Succeeded, "%+v", rep.Results)
+	for _, res := range rep.Results {
+		require.Equal(t, map[string]int{"delete": 2}, res.Changes, res.Account.ID)
+	}
 	require.Empty(t, listStacks(t, cmd, backend))
+	// Offboarding again finds nothing to do.
+	rep, err = d.Destroy(ctx, accounts)
+	require.NoError(t, err)
+	require.Equal(t, 10, rep.Counts.Skipped, "%+v", rep.Results)
 }
 
 // withSeenConfig wraps a program so it exports what config it was given: the stack config
