@@ -126,7 +126,7 @@ func BenchmarkFleet(b *testing.B) {
 				b.ReportMetric(naivePlan/oursPlan, "plan-speedup")
 				b.ReportMetric(maxRSSMB(), "peak-rss-MB")
 				b.ReportMetric(float64(ms.Sys)/(1<<20), "go-sys-MB")
-				fmt.Printf("accounts=%d parallel=%d: first %.1fs vs naive %.1fs (%.1fx); re-run %.1fs vs %.1fs (%.1fx); plan %.1fs vs %.1fs (%.1fx); peak RSS %.0f MB\n",
+				fmt.Printf("accounts=%d parallel=%d: first %.1fs vs naive %.1fs (%.1fx); re-run %.3fs vs %.1fs (%.0fx); plan %.1fs vs %.1fs (%.1fx); peak RSS %.0f MB\n",
 					n, parallel, oursFirst, naiveFirst, naiveFirst/oursFirst, oursRerun, naiveRerun, naiveRerun/oursRerun,
 					oursPlan, naivePlan, naivePlan/oursPlan, maxRSSMB())
 			}

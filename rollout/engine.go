@@ -102,6 +102,22 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 	args = append(args, "--client="+server.address, "--exec-kind=auto.inline", "--event-log", eventLog,
 		"--non-interactive", "--stack", op.Stack)
 
+	var progress []io.Writer
+	if op.Log != nil {
+		progress = []io.Writer{op.Log}
+	}
+	if _, err := runCLI(ctx, ws, progress, args...); err != nil {
+		return nil, err
+	}
+	res, err := readEventLog(eventLog, op.Command == "up")
+	if err != nil {
+		return nil, fmt.Errorf("engine: %s succeeded but its event log could not be read: %w", op.Command, err)
+	}
+	return res, nil
+}
+
+// runCLI runs one CLI command in the workspace, with its environment, and returns stdout.
+func runCLI(ctx context.Context, ws auto.Workspace, progress []io.Writer, args ...string) (string, error) {
 	env := []string{"PULUMI_DEBUG_COMMANDS=true"}
 	if home := ws.PulumiHome(); home != "" {
 		env = append(env, "PULUMI_HOME="+home)
@@ -109,19 +125,51 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 	for k, v := range ws.GetEnvVars() {
 		env = append(env, k+"="+v)
 	}
-	var progress []io.Writer
-	if op.Log != nil {
-		progress = []io.Writer{op.Log}
-	}
 	stdout, stderr, code, err := ws.PulumiCommand().Run(ctx, ws.WorkDir(), nil, progress, progress, env, args...)
 	if err != nil {
-		return nil, &engineError{command: op.Command, stdout: stdout, stderr: stderr, code: code, err: err}
+		command := args[0]
+		if command == "stack" && len(args) > 1 {
+			command += " " + args[1]
+		}
+		return stdout, &engineError{command: command, stdout: stdout, stderr: stderr, code: code, err: err}
 	}
-	res, err := readEventLog(eventLog, op.Command == "up")
+	return stdout, nil
+}
+
+// lastUpdate reads a stack's newest update and its outputs in two CLI processes, where
+// auto.Stack needs four (select, history, and outputs twice). Secret outputs are read
+// masked: the rollout never needs their values.
+func lastUpdate(ctx context.Context, ws auto.Workspace, stack string) (*auto.UpdateSummary, auto.OutputMap, error) {
+	out, err := runCLI(ctx, ws, nil, "stack", "history", "--json", "--page-size", "1", "--page", "1", "--non-interactive", "--stack", stack)
 	if err != nil {
-		return nil, fmt.Errorf("engine: %s succeeded but its event log could not be read: %w", op.Command, err)
+		return nil, nil, err
 	}
-	return res, nil
+	var history []auto.UpdateSummary
+	if err := json.Unmarshal([]byte(out), &history); err != nil {
+		return nil, nil, fmt.Errorf("stack history: %w", err)
+	}
+	outs, err := maskedOutputs(ctx, ws, stack)
+	if err != nil {
+		return nil, nil, err
+	}
+	var last *auto.UpdateSummary
+	if len(history) > 0 {
+		last = &history[0]
+	}
+	return last, outs, nil
+}
+
+// maskedOutputs reads a stack's outputs in one CLI process, secrets masked.
+func maskedOutputs(ctx context.Context, ws auto.Workspace, stack string) (auto.OutputMap, error) {
+	out, err := runCLI(ctx, ws, nil, "stack", "output", "--json", "--non-interactive", "--stack", stack)
+	if err != nil {
+		return nil, err
+	}
+	var outs map[string]any
+	if err := json.Unmarshal([]byte(out), &outs); err != nil {
+		return nil, fmt.Errorf("stack output: %w", err)
+	}
+	return stackOutputs(outs), nil
 }
 
 // readEventLog takes the change summary and, for an update, the stack's outputs from an

@@ -537,29 +537,28 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	}
 	name := r.StackName(a.ID)
 
-	if op == OpDestroy && r.known != nil {
-		if !r.known[name] {
+	if op == OpStatus || op == OpDestroy {
+		found := r.known[name]
+		var err error
+		if r.known == nil {
+			// No backend listing: ask the CLI.
+			_, err = auto.SelectStack(ctx, name, ws)
+			if err != nil && !auto.IsSelectStack404Error(err) {
+				return err
+			}
+			found = err == nil
+		}
+		switch {
+		case !found && op == OpDestroy:
 			res.Status, res.Error = StatusSkipped, "no stack: nothing to destroy"
 			return nil
+		case !found:
+			return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: "no stack " + name + " in " + r.opts.Backend + ": the account was never deployed", Err: err}
+		case op == OpStatus:
+			return r.status(ctx, ws, name, res)
+		default:
+			return r.destroy(ctx, ws, name, res, log)
 		}
-		return r.destroy(ctx, ws, name, res, log)
-	}
-	if op == OpStatus || op == OpDestroy {
-		stack, err := auto.SelectStack(ctx, name, ws)
-		if err != nil {
-			if auto.IsSelectStack404Error(err) {
-				if op == OpDestroy {
-					res.Status, res.Error = StatusSkipped, "no stack: nothing to destroy"
-					return nil
-				}
-				return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: "no stack " + name + " in " + r.opts.Backend + ": the account was never deployed", Err: err}
-			}
-			return err
-		}
-		if op == OpStatus {
-			return r.status(ctx, stack, res)
-		}
-		return r.destroy(ctx, ws, name, res, log)
 	}
 
 	if op == OpDrift {
@@ -655,14 +654,10 @@ func fingerprint(key, version string, cfg auto.ConfigMap) string {
 }
 
 // upToDate reports whether the account's stack was last updated successfully with this
-// fingerprint; if so it fills the result from the stack's outputs. Two light CLI calls
-// replace a whole update.
+// fingerprint; if so it fills the result from the stack's outputs. It is the fallback when the
+// backend could not be listed: one light CLI call replaces a whole update.
 func (r *Runner) upToDate(ctx context.Context, ws auto.Workspace, name, fp string, res *Result) bool {
-	stack, err := auto.SelectStack(ctx, name, ws)
-	if err != nil {
-		return false
-	}
-	outs, err := stack.Outputs(ctx)
+	outs, err := maskedOutputs(ctx, ws, name)
 	if err != nil {
 		return false
 	}
@@ -765,23 +760,18 @@ func (r *Runner) destroy(ctx context.Context, ws auto.Workspace, name string, re
 	return nil
 }
 
-func (r *Runner) status(ctx context.Context, stack auto.Stack, res *Result) error {
-	hist, err := stack.History(ctx, 1, 1)
+func (r *Runner) status(ctx context.Context, ws auto.Workspace, name string, res *Result) error {
+	last, outs, err := lastUpdate(ctx, ws, name)
 	if err != nil {
 		return err
 	}
-	if len(hist) > 0 {
-		h := hist[0]
-		res.LastUpdate = h.StartTime
-		res.LastResult = h.Result
+	if last != nil {
+		res.LastUpdate = last.StartTime
+		res.LastResult = last.Result
 		res.Changes = nil
-		if h.ResourceChanges != nil {
-			res.Changes = *h.ResourceChanges
+		if last.ResourceChanges != nil {
+			res.Changes = *last.ResourceChanges
 		}
-	}
-	outs, err := stack.Outputs(ctx)
-	if err != nil {
-		return err
 	}
 	fillOutputs(res, outs)
 	return nil
