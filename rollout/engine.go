@@ -37,8 +37,8 @@ type engineOp struct {
 	Refresh bool
 	// Remove deletes the stack from the backend once a destroy has deleted its resources.
 	Remove bool
-	// Log, when set, receives the CLI's progress output and errors.
-	Log io.Writer
+	// Log, when set, receives the CLI's progress output and errors (the account's log file).
+	Log *os.File
 }
 
 // engineResult is what the rollout keeps of an operation.
@@ -184,10 +184,10 @@ func readEventLog(path string, outputs bool) (*engineResult, error) {
 	sc := bufio.NewScanner(f)
 	// Events carry whole resource states; IAM policies make them long.
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for sc.Scan() {
+	for line := 1; sc.Scan(); line++ {
 		var e apitype.EngineEvent
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("event %d: %w", e.Sequence, err)
+			return nil, fmt.Errorf("event log line %d: %w", line, err)
 		}
 		switch {
 		case e.SummaryEvent != nil:

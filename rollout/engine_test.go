@@ -55,7 +55,7 @@ func TestReadEventLog(t *testing.T) {
 		{
 			name:    "a corrupt line",
 			lines:   "{not json\n",
-			wantErr: "event",
+			wantErr: "event log line 1",
 		},
 	}
 	for _, tt := range tests {

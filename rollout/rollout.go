@@ -538,22 +538,15 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	name := r.StackName(a.ID)
 
 	if op == OpStatus || op == OpDestroy {
-		found := r.known[name]
-		var err error
-		if r.known == nil {
-			// No backend listing: ask the CLI.
-			_, err = auto.SelectStack(ctx, name, ws)
-			if err != nil && !auto.IsSelectStack404Error(err) {
-				return err
-			}
-			found = err == nil
-		}
+		found, err := r.exists(ctx, ws, name)
 		switch {
+		case err != nil:
+			return err
 		case !found && op == OpDestroy:
 			res.Status, res.Error = StatusSkipped, "no stack: nothing to destroy"
 			return nil
 		case !found:
-			return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: "no stack " + name + " in " + r.opts.Backend + ": the account was never deployed", Err: err}
+			return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: "no stack " + name + " in " + r.opts.Backend + ": the account was never deployed"}
 		case op == OpStatus:
 			return r.status(ctx, ws, name, res)
 		default:
@@ -562,7 +555,11 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	}
 
 	if op == OpDrift {
-		if !r.exists(ctx, ws, name) {
+		found, err := r.exists(ctx, ws, name)
+		if err != nil {
+			return err
+		}
+		if !found {
 			res.Status = StatusSkipped
 			res.Error = "no stack: the account is not managed by byoc-access here"
 			return nil
@@ -574,13 +571,9 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	if err != nil {
 		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
 	}
-	fp := ""
-	if r.dep.FingerprintKey != "" {
-		fp = fingerprint(r.opts.Passphrase, r.dep.Version, cfg)
-		cfg[r.dep.FingerprintKey] = auto.ConfigValue{Value: fp}
-		if op == OpUp && r.known == nil && !r.opts.Force && !r.opts.Refresh && r.upToDate(ctx, ws, name, fp, res) {
-			return nil
-		}
+	fp := r.setFingerprint(cfg)
+	if fp != "" && op == OpUp && r.known == nil && !r.opts.Force && !r.opts.Refresh && r.upToDate(ctx, ws, name, fp, res) {
+		return nil
 	}
 	adopt, err := r.adoptions(ctx, ws, a)
 	if err != nil {
@@ -595,15 +588,12 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	if err := writeConfig(ctx, ws, name, cfg); err != nil {
 		return fmt.Errorf("set config: %w", err)
 	}
-	op2 := engineOp{Command: "preview", Stack: name}
-	if log != nil {
-		op2.Log = log
-	}
+	eop := engineOp{Command: "preview", Stack: name, Log: log}
 	if op == OpUp {
-		op2.Command, op2.Refresh = "up", r.opts.Refresh
+		eop.Command, eop.Refresh = "up", r.opts.Refresh
 		r.forget(ctx, name)
 	}
-	er, err := runEngine(ctx, ws, op2)
+	er, err := runEngine(ctx, ws, eop)
 	if err != nil {
 		return err
 	}
@@ -634,6 +624,17 @@ func (r *Runner) ensureStack(ctx context.Context, ws auto.Workspace, name string
 		_, err := auto.UpsertStack(ctx, name, ws)
 		return err
 	}
+}
+
+// setFingerprint adds the account's fingerprint to its stack config and returns it; "" when
+// the deployment keeps none.
+func (r *Runner) setFingerprint(cfg auto.ConfigMap) string {
+	if r.dep.FingerprintKey == "" {
+		return ""
+	}
+	fp := fingerprint(r.opts.Passphrase, r.dep.Version, cfg)
+	cfg[r.dep.FingerprintKey] = auto.ConfigValue{Value: fp}
+	return fp
 }
 
 // fingerprint digests everything an account's update depends on: the program and spec
@@ -675,16 +676,11 @@ func (r *Runner) adoptions(ctx context.Context, ws auto.Workspace, a targets.Acc
 	if r.dep.Existing == nil || r.opts.AWS == nil {
 		return "[]", nil
 	}
-	if r.known != nil {
-		if r.known[r.StackName(a.ID)] {
-			// A deployed stack manages its resources already.
-			return "[]", nil
-		}
-	} else if _, err := auto.SelectStack(ctx, r.StackName(a.ID), ws); err == nil {
+	if found, err := r.exists(ctx, ws, r.StackName(a.ID)); err != nil {
+		return "", err
+	} else if found {
 		// A deployed stack manages its resources already.
 		return "[]", nil
-	} else if !auto.IsSelectStack404Error(err) {
-		return "", err
 	}
 	role := r.opts.ExecutionRole
 	cfg := role.Credentials(*r.opts.AWS, sts.NewFromConfig(*r.opts.AWS), role.Partition, a.ID)
@@ -708,21 +704,15 @@ func (r *Runner) drift(ctx context.Context, ws auto.Workspace, name string, a ta
 	if err != nil {
 		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
 	}
-	if r.dep.FingerprintKey != "" {
-		// The same config an update would set, so that only the cloud's drift shows.
-		cfg[r.dep.FingerprintKey] = auto.ConfigValue{Value: fingerprint(r.opts.Passphrase, r.dep.Version, cfg)}
-	}
+	// The same config an update would set, so that only the cloud's drift shows.
+	r.setFingerprint(cfg)
 	if r.dep.AdoptKey != "" {
 		cfg[r.dep.AdoptKey] = auto.ConfigValue{Value: "[]"}
 	}
 	if err := writeConfig(ctx, ws, name, cfg); err != nil {
 		return fmt.Errorf("set config: %w", err)
 	}
-	op := engineOp{Command: "preview", Stack: name, Refresh: true}
-	if log != nil {
-		op.Log = log
-	}
-	er, err := runEngine(ctx, ws, op)
+	er, err := runEngine(ctx, ws, engineOp{Command: "preview", Stack: name, Refresh: true, Log: log})
 	if err != nil {
 		return err
 	}
@@ -731,23 +721,22 @@ func (r *Runner) drift(ctx context.Context, ws auto.Workspace, name string, a ta
 	return nil
 }
 
-// exists says whether the account's stack is in the backend, from the run's backend listing
-// when there is one.
-func (r *Runner) exists(ctx context.Context, ws auto.Workspace, name string) bool {
+// exists says whether the account's stack is in the backend: from the run's backend listing
+// when there is one, else by asking the CLI.
+func (r *Runner) exists(ctx context.Context, ws auto.Workspace, name string) (bool, error) {
 	if r.known != nil {
-		return r.known[name]
+		return r.known[name], nil
 	}
 	_, err := auto.SelectStack(ctx, name, ws)
-	return err == nil
+	if auto.IsSelectStack404Error(err) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (r *Runner) destroy(ctx context.Context, ws auto.Workspace, name string, res *Result, log *os.File) error {
-	op := engineOp{Command: "destroy", Stack: name, Remove: r.opts.RemoveStacks}
-	if log != nil {
-		op.Log = log
-	}
 	r.forget(ctx, name)
-	er, err := runEngine(ctx, ws, op)
+	er, err := runEngine(ctx, ws, engineOp{Command: "destroy", Stack: name, Remove: r.opts.RemoveStacks, Log: log})
 	if err != nil {
 		if strings.Contains(err.Error(), "no stack named") {
 			// Gone since the run listed the backend (an earlier attempt removed it).
