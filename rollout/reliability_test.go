@@ -107,18 +107,29 @@ func killCLI(t *testing.T, stack string) int {
 		if err != nil {
 			continue
 		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if len(args) > 1 && filepath.Base(args[0]) == "pulumi" && contains(args, "up") && contains(args, stack) {
+		if isUpProcess(pid, stack) {
 			require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 			return pid
 		}
 	}
 	t.Fatalf("no pulumi up process for stack %s", stack)
 	return 0
+}
+
+func isUpProcess(pid int, stack string) bool {
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(string(cmdline), "\x00")
+	return len(args) > 1 && filepath.Base(args[0]) == "pulumi" && contains(args, "up") && contains(args, stack)
+}
+
+// updateHoldsLock says the stack's one lock is held by a running `pulumi up`. `stack init`
+// takes the same lock for a moment, so a lock alone does not say the update has started.
+func updateHoldsLock(t *testing.T, dir, stack string) bool {
+	held := fileLocks(t, dir)
+	return len(held) == 1 && isUpProcess(held[0].Pid, stack)
 }
 
 func contains(list []string, s string) bool {
@@ -141,7 +152,7 @@ func TestKilledRunLeavesALockThatUnlockClears(t *testing.T) {
 		rep, _ := slow.Up(context.Background(), acct)
 		done <- rep
 	}()
-	waitFor(t, "the update to take its lock", func() bool { return len(fileLocks(t, dir)) == 1 })
+	waitFor(t, "the update to take its lock", func() bool { return updateHoldsLock(t, dir, acct[0].ID) })
 	pid := killCLI(t, acct[0].ID)
 	rep := <-done
 	require.Equal(t, 1, rep.Counts.Failed)
@@ -179,7 +190,7 @@ func TestConcurrentRunsRefuseOrWait(t *testing.T) {
 		rep, _ := first.Up(context.Background(), acct)
 		done <- rep
 	}()
-	waitFor(t, "the first run to hold the lock", func() bool { return len(fileLocks(t, dir)) == 1 })
+	waitFor(t, "the first run's update to hold the lock", func() bool { return updateHoldsLock(t, dir, acct[0].ID) })
 	holder := fileLocks(t, dir)[0]
 
 	second, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir), rollout.Passphrase(passphrase))
