@@ -34,7 +34,7 @@ type awsCLI struct {
 func newAWSCLI(t *testing.T, m *testenv.Moto) *awsCLI {
 	t.Helper()
 	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not on PATH: the live verify tests set accounts up with it")
+		testenv.Missing(t, "the aws CLI is not on PATH: the live verify tests set accounts up with it (apt-get install awscli)")
 	}
 	return &awsCLI{t: t, env: append(os.Environ(), m.Env()...), dir: t.TempDir()}
 }

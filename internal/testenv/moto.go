@@ -57,7 +57,7 @@ func StartMoto(t testing.TB, opts ...MotoOption) *Moto {
 	}
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		t.Skip("moto_server not on PATH: install moto[server] to run the AWS API tests")
+		Missing(t, "moto_server not on PATH: install moto[server] (pip install 'moto[server]') to run the AWS API tests")
 	}
 	port, err := freePort()
 	if err != nil {

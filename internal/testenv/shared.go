@@ -22,7 +22,7 @@ func SharedFile(t testing.TB, rel string) string {
 			}
 			parent := filepath.Dir(wd)
 			if parent == wd {
-				t.Skip("no go.mod above the test directory; set BYOC_SHARED_DIR to the published vendor material")
+				Missing(t, "no go.mod above the test directory; set BYOC_SHARED_DIR to the published vendor material")
 			}
 			wd = parent
 		}
@@ -30,7 +30,7 @@ func SharedFile(t testing.TB, rel string) string {
 	}
 	path := filepath.Join(dir, rel)
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("published vendor material %s is absent (set BYOC_SHARED_DIR to the folder with seeds/ and anchors/): not checked", path)
+		Missing(t, "published vendor material %s is absent (set BYOC_SHARED_DIR to the folder with seeds/ and anchors/): not checked", path)
 	}
 	return path
 }
