@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
@@ -97,6 +98,9 @@ func Deploy(ctx *pulumi.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("config %s:%s/%s: %w", Project, KeyVendor, KeySpecFile, err)
 	}
+	if err := checkAccount(ctx, c.AccountID); err != nil {
+		return err
+	}
 	adopt := map[string]bool{}
 	for _, name := range c.Adopt {
 		adopt[name] = true
@@ -120,6 +124,26 @@ func Deploy(ctx *pulumi.Context, c Config) error {
 	ctx.Export("externalId", va.ExternalID)
 	ctx.Export("handoff", va.Handoff)
 	ctx.Export("fingerprint", pulumi.String(c.Fingerprint))
+	return nil
+}
+
+// checkAccount pins the stack to its account: with credentials for another account (the
+// wrong profile), the roles would be created there while their ARNs and the handoff name the
+// configured one. It fails before any resource is registered, so nothing is created. The
+// rollout also sets the provider's allowedAccountIds, which the provider enforces itself.
+func checkAccount(ctx *pulumi.Context, accountID string) error {
+	if accountID == "" {
+		return nil
+	}
+	id, err := aws.GetCallerIdentity(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("config %s:%s: read the AWS provider's account to check it: %w", Project, KeyAccountID, err)
+	}
+	if id.AccountId != accountID {
+		return fmt.Errorf("config %s:%s is %s, but the AWS provider's credentials act in account %s (%s): nothing was created; "+
+			"use credentials for account %s (a profile, or aws:assumeRole), or correct %s:%s",
+			Project, KeyAccountID, accountID, id.AccountId, id.Arn, accountID, Project, KeyAccountID)
+	}
 	return nil
 }
 
@@ -153,6 +177,10 @@ func (c Config) StackConfig() (map[string]string, error) {
 	}
 	if c.Region != "" {
 		out["aws:region"] = c.Region
+	}
+	if c.AccountID != "" {
+		// The provider refuses credentials of any other account, before anything is read.
+		out["aws:allowedAccountIds"] = `["` + c.AccountID + `"]`
 	}
 	return out, nil
 }
