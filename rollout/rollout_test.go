@@ -86,7 +86,7 @@ func pulumiCLI(t *testing.T) auto.PulumiCommand {
 	t.Helper()
 	cmd, err := pulumicli.Find()
 	if err != nil {
-		t.Skipf("the end-to-end rollout tests need the real Pulumi CLI: %v", err)
+		testenv.Missing(t, "the end-to-end rollout tests need the real Pulumi CLI (run scripts/install-pulumi.sh): %v", err)
 	}
 	return cmd
 }

@@ -12,6 +12,18 @@ PULUMI_CLI=$(scripts/install-pulumi.sh)
 export PULUMI_CLI
 "$PULUMI_CLI" version
 
+step "AWS provider"
+# Deploy tests need pulumi-resource-aws. Where the real plugin is not installed, the test
+# provider (the Terraform AWS provider served through Pulumi's dynamic bridge) stands in.
+if aws_plugin=$(command -v pulumi-resource-aws 2>/dev/null); then
+  echo "the real pulumi-resource-aws: $aws_plugin"
+elif BYOC_TEST_PROVIDER_DIR=$(scripts/install-testprovider.sh); then
+  export BYOC_TEST_PROVIDER_DIR
+  echo "the test provider: $BYOC_TEST_PROVIDER_DIR"
+else
+  echo "no AWS provider could be had: the deploy tests will skip and say so (fail under CI)" >&2
+fi
+
 step "moto (AWS API emulator)"
 if ! command -v moto_server >/dev/null 2>&1; then
   echo "moto_server not found; installing moto[server] with pip" >&2

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
+	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
@@ -108,7 +109,7 @@ func stubProgram(ctx *pulumi.Context) error {
 func TestStateCommands(t *testing.T) {
 	cmd, err := pulumicli.Find()
 	if err != nil {
-		t.Skipf("needs the real Pulumi CLI (run scripts/install-pulumi.sh): %v", err)
+		testenv.Missing(t, "needs the real Pulumi CLI (run scripts/install-pulumi.sh): %v", err)
 	}
 	backend := "file://" + t.TempDir()
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", testPassphrase)
