@@ -94,10 +94,10 @@ func TestImportReportsWhatItCannotTranslate(t *testing.T) {
 		got = append(got, i.String())
 	}
 	want := []string{
-		"Conditions: template section Conditions is not supported",
+		"Conditions.IsProd: condition IsProd: only Fn::Equals of a parameter and a literal, or Fn::Not of one, translate",
 		"Outputs: outputs are not carried over",
 		"Resources.Bucket.Type: resource type AWS::S3::Bucket is not supported",
-		"Resources.Policy.Condition: resource conditions are not supported",
+		"Resources.Policy.Condition: resource condition IsProd was not translated (see Conditions); the resource is always created",
 		"Resources.Policy.Properties.PolicyDocument.Statement[0].Resource: intrinsic function Fn::GetAtt is not supported",
 		"Resources.Role.Properties.RoleName: intrinsic function Fn::If is not supported",
 		"Resources.Role.Properties.RoleName: no RoleName: CloudFormation would generate one",
@@ -115,4 +115,70 @@ func TestImportBadInput(t *testing.T) {
 	require.ErrorContains(t, err, "no Resources")
 	_, err = cfnimport.Import("t.yaml", []byte("Resources: {}\n"), cfnimport.Options{Name: "Acme Corp"})
 	require.ErrorContains(t, err, `--name "Acme Corp"`)
+}
+
+func TestImportTranslatesConditionsAndIf(t *testing.T) {
+	data, err := os.ReadFile("testdata/conditions.yaml")
+	require.NoError(t, err)
+	spec, issues := importAndLoad(t, data, "acme")
+	require.Empty(t, issues)
+
+	tests := []struct {
+		name     string
+		params   map[string]any
+		policies []string
+		attached []string
+	}{
+		{
+			name:     "defaults: no pro policy, view-only",
+			attached: []string{"arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"},
+		},
+		{
+			name:     "pro and audit",
+			params:   map[string]any{"Tier": "pro", "Audit": "true"},
+			policies: []string{"pro-extra"},
+			attached: []string{"arn:aws:iam::" + account + ":policy/pro-extra", "arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/SecurityAudit"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := renderSpec(t, spec, tt.params)
+			var names []string
+			for n := range got.Policies {
+				names = append(names, n)
+			}
+			require.ElementsMatch(t, tt.policies, names)
+			require.Equal(t, tt.attached, got.Roles["AcmeAccess"].AttachedPolicies)
+		})
+	}
+
+	// NotGov is false in GovCloud: the !If's other branch is AWS::NoValue.
+	a, err := render.Render(spec, render.Options{AccountID: account, Partition: "aws-us-gov"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"arn:aws-us-gov:iam::aws:policy/job-function/ViewOnlyAccess"}, a.Roles["AcmeAccess"].AttachedPolicies)
+}
+
+func TestImportReportsIfOnUntranslatedCondition(t *testing.T) {
+	data := []byte(`Conditions:
+  Both: !And [!Equals [a, a], !Equals [b, b]]
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: AcmeAccess
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {AWS: "arn:aws:iam::111122223333:role/acme"}, Action: sts:AssumeRole}
+      ManagedPolicyArns: !If [Both, ["arn:aws:iam::aws:policy/ReadOnlyAccess"], !Ref "AWS::NoValue"]
+`)
+	res, err := cfnimport.Import("t.yaml", data, cfnimport.Options{Name: "acme"})
+	require.NoError(t, err)
+	var got []string
+	for _, i := range res.Issues {
+		got = append(got, i.String())
+	}
+	require.Equal(t, []string{
+		"Conditions.Both: condition Both: only Fn::Equals of a parameter and a literal, or Fn::Not of one, translate; the resources and branches that use it are listed too",
+		"Resources.Role.Properties.ManagedPolicyArns: Fn::If on condition Both, which was not translated; nothing is attached here",
+	}, got)
 }
