@@ -203,9 +203,9 @@ type converter struct {
 	resources map[string]any
 	params    map[string]bool
 	// conds maps each translated template condition to the spec local that holds it.
-	conds map[string]string
-	spec      *vendors.VendorSpec
-	issues    []Issue
+	conds  map[string]string
+	spec   *vendors.VendorSpec
+	issues []Issue
 }
 
 func (c *converter) issue(path, msg string) {
