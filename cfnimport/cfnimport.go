@@ -90,6 +90,9 @@ func Import(file string, data []byte, opts Options) (*Result, error) {
 	for _, k := range sortedKeys(tpl) {
 		switch k {
 		case "AWSTemplateFormatVersion", "Description", "Resources", "Parameters", "Metadata":
+		case "Mappings":
+			// Read where Fn::FindInMap uses them.
+			c.mappings, _ = tpl["Mappings"].(map[string]any)
 		case "Conditions":
 			conds, _ := tpl["Conditions"].(map[string]any)
 			c.conditions(conds)
@@ -203,9 +206,12 @@ type converter struct {
 	resources map[string]any
 	params    map[string]bool
 	// conds maps each translated template condition to the spec local that holds it.
-	conds  map[string]string
-	spec   *vendors.VendorSpec
-	issues []Issue
+	conds map[string]string
+	// mappings is the template's Mappings section; mapLocals the locals made from it.
+	mappings  map[string]any
+	mapLocals map[string]bool
+	spec      *vendors.VendorSpec
+	issues    []Issue
 }
 
 func (c *converter) issue(path, msg string) {
@@ -444,6 +450,8 @@ func (c *converter) str(v any, path string) string {
 				return c.ref(name, path)
 			case "Fn::Sub":
 				return c.sub(arg, path)
+			case "Fn::FindInMap":
+				return c.findInMap(arg, path)
 			case "Fn::Join":
 				parts, _ := arg.([]any)
 				if len(parts) == 2 {
@@ -793,4 +801,119 @@ func (c *converter) ifBranches(v any, path string) (cond string, yes, no any, ok
 func isNoValue(v any) bool {
 	m, ok := v.(map[string]any)
 	return ok && len(m) == 1 && m["Ref"] == "AWS::NoValue"
+}
+
+// findInMap translates Fn::FindInMap [Map, TopKey, SecondKey] where one key is a literal and
+// the other a !Ref to a parameter or pseudo parameter: a lookup local over the mapping's
+// column (or row), with no default, so an unknown key fails as it does in CloudFormation.
+// Two literal keys give the value itself.
+func (c *converter) findInMap(arg any, path string) string {
+	args, _ := arg.([]any)
+	if len(args) != 3 {
+		c.issue(path, "Fn::FindInMap takes a map name and two keys")
+		return ""
+	}
+	mapName, _ := args[0].(string)
+	mapping, ok := c.mappings[mapName].(map[string]any)
+	if !ok {
+		c.issue(path, fmt.Sprintf("Fn::FindInMap: no mapping %v in Mappings", args[0]))
+		return ""
+	}
+	top, topLit := literalKey(args[1])
+	second, secondLit := literalKey(args[2])
+	value := func(v any, where string) (string, bool) {
+		switch x := v.(type) {
+		case string:
+			return strings.ReplaceAll(x, "${", "$${"), true
+		case bool, int, int64, uint64, float64:
+			return fmt.Sprint(x), true
+		}
+		c.issue(path, fmt.Sprintf("Fn::FindInMap: %s is not a string", where))
+		return "", false
+	}
+	switch {
+	case topLit && secondLit:
+		row, _ := mapping[top].(map[string]any)
+		v, ok := row[second]
+		if !ok {
+			c.issue(path, fmt.Sprintf("Fn::FindInMap: %s has no %s.%s", mapName, top, second))
+			return ""
+		}
+		out, _ := value(v, mapName+"."+top+"."+second)
+		return out
+	case !topLit && !secondLit:
+		c.issue(path, "Fn::FindInMap with two !Ref keys is not supported; one key must be a literal")
+		return ""
+	}
+	// One key varies: the local maps its values to the cells of the fixed key.
+	refArg, fixed := args[1], second
+	if topLit {
+		refArg, fixed = args[2], top
+	}
+	refName := ""
+	if m, ok := refArg.(map[string]any); ok && len(m) == 1 {
+		refName, _ = m["Ref"].(string)
+	}
+	if refName == "" {
+		c.issue(path, "Fn::FindInMap: a key must be a literal or a !Ref to a parameter")
+		return ""
+	}
+	key := c.ref(refName, path)
+	if key == "" {
+		return ""
+	}
+	name := identifierOf(mapName + "_" + strings.ReplaceAll(refName, "AWS::", "") + "_" + fixed)
+	if c.params[name] {
+		c.issue(path, fmt.Sprintf("Fn::FindInMap: the local it needs, %s, would shadow a parameter", name))
+		return ""
+	}
+	if c.mapLocals == nil {
+		c.mapLocals = map[string]bool{}
+	}
+	if !c.mapLocals[name] {
+		entries := map[string]any{}
+		if topLit {
+			// The row mapping[top], keyed by the second key.
+			row, _ := mapping[top].(map[string]any)
+			for _, k := range sortedKeys(row) {
+				if v, ok := value(row[k], mapName+"."+top+"."+k); ok {
+					entries[k] = v
+				}
+			}
+		} else {
+			// The column of the second key, keyed by the top key.
+			for _, k := range sortedKeys(mapping) {
+				row, _ := mapping[k].(map[string]any)
+				if v, ok := row[second]; ok {
+					if s, ok := value(v, mapName+"."+k+"."+second); ok {
+						entries[k] = s
+					}
+				}
+			}
+		}
+		c.spec.Locals = append(c.spec.Locals, vendors.Local{Name: name, Lookup: key, Map: entries})
+		c.mapLocals[name] = true
+	}
+	return "${" + name + "}"
+}
+
+func literalKey(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case bool, int, int64, uint64, float64:
+		return fmt.Sprint(x), true
+	}
+	return "", false
+}
+
+var nonIdent = regexp.MustCompile(`[^A-Za-z0-9_]+`)
+
+// identifierOf makes a spec identifier of a name built from template keys.
+func identifierOf(s string) string {
+	s = nonIdent.ReplaceAllString(s, "_")
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		s = "m_" + s
+	}
+	return s
 }

@@ -182,3 +182,53 @@ Resources:
 		"Resources.Role.Properties.ManagedPolicyArns: Fn::If on condition Both, which was not translated; nothing is attached here",
 	}, got)
 }
+
+func TestImportTranslatesFindInMap(t *testing.T) {
+	data, err := os.ReadFile("testdata/mappings.yaml")
+	require.NoError(t, err)
+	spec, issues := importAndLoad(t, data, "acme")
+	require.Empty(t, issues)
+
+	tests := []struct {
+		name, region, site, principal, bucket, err string
+	}{
+		{name: "defaults", region: "us-east-1", principal: "arn:aws:iam::464622532012:root", bucket: "arn:aws:s3:::acme-use1/*"},
+		{name: "other site and region", region: "eu-west-1", site: "ap1.datadoghq.com", principal: "arn:aws:iam::417141415827:root", bucket: "arn:aws:s3:::acme-euw1/*"},
+		{name: "a key the mapping lacks fails, as in CloudFormation", region: "us-east-1", site: "datadoghq.eu",
+			err: `lookup: no entry for "datadoghq.eu"; the known values are ap1.datadoghq.com, datadoghq.com`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			params := map[string]any{}
+			if tt.site != "" {
+				params["Site"] = tt.site
+			}
+			a, err := render.Render(spec, render.Options{AccountID: account, Region: tt.region, Params: params})
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			role, ok := a.Roles["AcmeAccess"]
+			require.True(t, ok, "the role name comes from a literal FindInMap")
+			require.Equal(t, tt.principal, role.TrustPolicy.(map[string]any)["Statement"].([]any)[0].(map[string]any)["Principal"].(map[string]any)["AWS"])
+			read := role.InlinePolicies["AcmeRead"].(map[string]any)["Statement"].([]any)[0].(map[string]any)
+			require.Equal(t, tt.bucket, read["Resource"])
+		})
+	}
+
+	// Two !Ref keys, and a mapping that does not exist, are reported.
+	bad := strings.Replace(string(data), "!FindInMap [Fixed, Role, Name]", `!FindInMap [Fixed, !Ref Site, !Ref "AWS::Region"]`, 1)
+	bad = strings.Replace(bad, "!FindInMap [SiteAccounts, !Ref Site, Account]", "!FindInMap [Nope, !Ref Site, Account]", 1)
+	res, err := cfnimport.Import("t.yaml", []byte(bad), cfnimport.Options{Name: "acme"})
+	require.NoError(t, err)
+	var got []string
+	for _, i := range res.Issues {
+		got = append(got, i.String())
+	}
+	require.Equal(t, []string{
+		"Resources.Role.Properties.RoleName: Fn::FindInMap with two !Ref keys is not supported; one key must be a literal",
+		"Resources.Role.Properties.RoleName: no RoleName: CloudFormation would generate one; the spec names the role Role",
+		"Resources.Role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.AWS.Fn::Sub.Account: Fn::FindInMap: no mapping Nope in Mappings",
+	}, got)
+}
