@@ -96,7 +96,9 @@ func newVendorsImportCmd() *cobra.Command {
 		Use:   "import --from-cfn TEMPLATE --name NAME [-o FILE]",
 		Short: "Convert a vendor's CloudFormation template into a vendor spec",
 		Long: `import reads a vendor's CloudFormation template (managed policies, roles, trust policies,
-inline policies, !Ref and !Sub between them, parameters) and writes a byoc-access vendor spec.
+inline policies, !Ref, !Sub and !Join between them, parameters, conditions that compare a
+parameter with a literal and the resources and ManagedPolicyArns !If that use them, and
+!FindInMap with one literal key) and writes a byoc-access vendor spec.
 Everything it cannot translate is listed on stderr, and the command exits 1 unless
 --allow-partial is given.`,
 		Args: cobra.NoArgs,
