@@ -57,6 +57,61 @@ func Import(file string, data []byte, opts Options) (*Result, error) {
 	if !specName.MatchString(opts.Name) {
 		return nil, fmt.Errorf("--name %q: a spec name is lower-case letters, digits and dashes, e.g. acme", opts.Name)
 	}
+	tpl, err := ParseTemplate(file, data)
+	if err != nil {
+		return nil, err
+	}
+	resources, ok := tpl["Resources"].(map[string]any)
+	if !ok || len(resources) == 0 {
+		return nil, fmt.Errorf("%s: the template has no Resources", file)
+	}
+	c := &converter{
+		resources: resources,
+		params:    map[string]bool{},
+		conds:     map[string]string{},
+		spec: &vendors.VendorSpec{
+			APIVersion: vendors.SpecVersion,
+			Name:       opts.Name,
+			Vendor:     opts.Vendor,
+			Source:     opts.Source,
+			Tags:       map[string]string{},
+		},
+	}
+	if c.spec.Vendor == "" {
+		c.spec.Vendor = opts.Name
+	}
+	if d, ok := tpl["Description"].(string); ok {
+		c.spec.Description = d
+	}
+	// Parameters first: conditions refer to them.
+	if ps, ok := tpl["Parameters"].(map[string]any); ok {
+		c.parameters(ps)
+	}
+	for _, k := range sortedKeys(tpl) {
+		switch k {
+		case "AWSTemplateFormatVersion", "Description", "Resources", "Parameters", "Metadata":
+		case "Mappings":
+			// Read where Fn::FindInMap uses them.
+			c.mappings, _ = tpl["Mappings"].(map[string]any)
+		case "Conditions":
+			conds, _ := tpl["Conditions"].(map[string]any)
+			c.conditions(conds)
+		case "Outputs":
+			c.issue("Outputs", "outputs are not carried over; byoc-access outputs role and policy ARNs and a handoff itself")
+		default:
+			c.issue(k, fmt.Sprintf("template section %s is not supported", k))
+		}
+	}
+	c.convert()
+	if len(c.spec.Tags) == 0 {
+		c.spec.Tags = nil
+	}
+	return &Result{Spec: c.spec, Issues: c.issues}, nil
+}
+
+// ParseTemplate reads a CloudFormation template, YAML or JSON, into plain values, with the
+// short forms of intrinsic functions (!Ref, !Sub, ...) turned into their long forms.
+func ParseTemplate(file string, data []byte) (map[string]any, error) {
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a YAML or JSON template: %w", file, err)
@@ -72,44 +127,7 @@ func Import(file string, data []byte, opts Options) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: a template is a map with Resources", file)
 	}
-	resources, ok := tpl["Resources"].(map[string]any)
-	if !ok || len(resources) == 0 {
-		return nil, fmt.Errorf("%s: the template has no Resources", file)
-	}
-	c := &converter{
-		resources: resources,
-		params:    map[string]bool{},
-		spec: &vendors.VendorSpec{
-			APIVersion: vendors.SpecVersion,
-			Name:       opts.Name,
-			Vendor:     opts.Vendor,
-			Source:     opts.Source,
-			Tags:       map[string]string{},
-		},
-	}
-	if c.spec.Vendor == "" {
-		c.spec.Vendor = opts.Name
-	}
-	if d, ok := tpl["Description"].(string); ok {
-		c.spec.Description = d
-	}
-	for _, k := range sortedKeys(tpl) {
-		switch k {
-		case "AWSTemplateFormatVersion", "Description", "Resources", "Parameters", "Metadata":
-		case "Outputs":
-			c.issue("Outputs", "outputs are not carried over; byoc-access outputs role and policy ARNs and a handoff itself")
-		default:
-			c.issue(k, fmt.Sprintf("template section %s is not supported", k))
-		}
-	}
-	if ps, ok := tpl["Parameters"].(map[string]any); ok {
-		c.parameters(ps)
-	}
-	c.convert()
-	if len(c.spec.Tags) == 0 {
-		c.spec.Tags = nil
-	}
-	return &Result{Spec: c.spec, Issues: c.issues}, nil
+	return tpl, nil
 }
 
 // Marshal writes a spec as YAML that vendors.Load accepts.
@@ -187,6 +205,11 @@ func pair(mv *ast.MappingValueNode) (string, any, error) {
 type converter struct {
 	resources map[string]any
 	params    map[string]bool
+	// conds maps each translated template condition to the spec local that holds it.
+	conds map[string]string
+	// mappings is the template's Mappings section; mapLocals the locals made from it.
+	mappings  map[string]any
+	mapLocals map[string]bool
 	spec      *vendors.VendorSpec
 	issues    []Issue
 }
@@ -250,15 +273,15 @@ func (c *converter) parameters(ps map[string]any) {
 func (c *converter) convert() {
 	// Policies first, so roles can refer to them by logical ID.
 	policyIDs := map[string]bool{}
+	// policyWhen is each managed policy's condition, which its attachments share: a policy
+	// that is not created cannot be attached.
+	policyWhen := map[string]vendors.Conditions{}
 	roles := map[string]*vendors.RoleSpec{}
 	var roleOrder []string
 	for _, id := range sortedKeys(c.resources) {
 		res, _ := c.resources[id].(map[string]any)
 		path := "Resources." + id
 		typ, _ := res["Type"].(string)
-		if _, ok := res["Condition"]; ok {
-			c.issue(path+".Condition", "resource conditions are not supported; the resource is always created")
-		}
 		switch typ {
 		case "AWS::IAM::ManagedPolicy":
 			policyIDs[id] = true
@@ -277,7 +300,8 @@ func (c *converter) convert() {
 		}
 		path := "Resources." + id + ".Properties"
 		props, _ := res["Properties"].(map[string]any)
-		p := vendors.PolicySpec{ID: id}
+		p := vendors.PolicySpec{ID: id, When: c.resourceWhen(id, res)}
+		policyWhen[id] = p.When
 		p.Name = c.str(props["ManagedPolicyName"], path+".ManagedPolicyName")
 		if p.Name == "" {
 			p.Name = id
@@ -297,7 +321,7 @@ func (c *converter) convert() {
 		res, _ := c.resources[id].(map[string]any)
 		path := "Resources." + id + ".Properties"
 		props, _ := res["Properties"].(map[string]any)
-		r := vendors.RoleSpec{ID: id}
+		r := vendors.RoleSpec{ID: id, When: c.resourceWhen(id, res)}
 		r.Name = c.str(props["RoleName"], path+".RoleName")
 		if r.Name == "" {
 			r.Name = id
@@ -318,13 +342,8 @@ func (c *converter) convert() {
 			}
 		}
 		r.Trust = c.trust(props["AssumeRolePolicyDocument"], path+".AssumeRolePolicyDocument")
-		if arns, ok := props["ManagedPolicyArns"].([]any); ok {
-			for i, a := range arns {
-				ref := c.policyRef(a, fmt.Sprintf("%s.ManagedPolicyArns[%d]", path, i), policyIDs)
-				if ref != "" {
-					r.Policies = append(r.Policies, vendors.Attachment{Policy: ref})
-				}
-			}
+		if arns, ok := props["ManagedPolicyArns"]; ok {
+			r.Policies = c.attachments(arns, path+".ManagedPolicyArns", nil, policyIDs, policyWhen)
 		}
 		if b, ok := props["PermissionsBoundary"]; ok {
 			r.PermissionsBoundary = c.policyRef(b, path+".PermissionsBoundary", policyIDs)
@@ -357,9 +376,12 @@ func (c *converter) convert() {
 		switch res["Type"] {
 		case "AWS::IAM::ManagedPolicy":
 			for _, rid := range c.roleRefs(props["Roles"], path+".Roles", roles) {
-				roles[rid].Policies = append(roles[rid].Policies, vendors.Attachment{Policy: id})
+				roles[rid].Policies = append(roles[rid].Policies, vendors.Attachment{Policy: id, When: policyWhen[id]})
 			}
 		case "AWS::IAM::Policy":
+			if _, ok := res["Condition"]; ok {
+				c.issue("Resources."+id+".Condition", "a condition on an AWS::IAM::Policy is not supported: the inline policy is always added")
+			}
 			name := c.str(props["PolicyName"], path+".PolicyName")
 			doc := c.doc(props["PolicyDocument"], path+".PolicyDocument", policyIDs)
 			for _, rid := range c.roleRefs(props["Roles"], path+".Roles", roles) {
@@ -428,6 +450,8 @@ func (c *converter) str(v any, path string) string {
 				return c.ref(name, path)
 			case "Fn::Sub":
 				return c.sub(arg, path)
+			case "Fn::FindInMap":
+				return c.findInMap(arg, path)
 			case "Fn::Join":
 				parts, _ := arg.([]any)
 				if len(parts) == 2 {
@@ -621,4 +645,275 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// conditions turns template conditions that compare one parameter (or pseudo parameter) with
+// a literal, or negate such a comparison, into lookup locals that are true or false, so
+// resources and !If branches can use them as `when`. Other forms are reported.
+func (c *converter) conditions(conds map[string]any) {
+	for _, name := range sortedKeys(conds) {
+		path := "Conditions." + name
+		local, err := c.condition(name, conds[name])
+		if err != nil {
+			c.issue(path, fmt.Sprintf("condition %s: %v; the resources and branches that use it are listed too", name, err))
+			continue
+		}
+		c.spec.Locals = append(c.spec.Locals, local)
+		c.conds[name] = local.Name
+	}
+}
+
+func (c *converter) condition(name string, expr any) (vendors.Local, error) {
+	local := vendors.Local{Name: name}
+	if !identifier.MatchString(name) {
+		return local, fmt.Errorf("the name is not a valid spec identifier")
+	}
+	if c.params[name] {
+		// Conditions and parameters are separate namespaces in CloudFormation, not in a spec.
+		local.Name = name + "Condition"
+		if c.params[local.Name] {
+			return local, fmt.Errorf("its name is also a parameter's")
+		}
+	}
+	negate := false
+	m, _ := expr.(map[string]any)
+	if not, ok := m["Fn::Not"].([]any); ok && len(m) == 1 && len(not) == 1 {
+		negate = true
+		m, _ = not[0].(map[string]any)
+	}
+	eq, ok := m["Fn::Equals"].([]any)
+	if !ok || len(m) != 1 || len(eq) != 2 {
+		return local, fmt.Errorf("only Fn::Equals of a parameter and a literal, or Fn::Not of one, translate")
+	}
+	key, lit, ok := c.equalsOperands(eq[0], eq[1])
+	if !ok {
+		if key, lit, ok = c.equalsOperands(eq[1], eq[0]); !ok {
+			return local, fmt.Errorf("only Fn::Equals of a parameter (or AWS::Partition, AWS::Region, AWS::AccountId) and a literal translates")
+		}
+	}
+	local.Lookup = key
+	local.Map = map[string]any{lit: !negate}
+	local.Default = negate
+	return local, nil
+}
+
+// equalsOperands accepts {Ref: P} and a literal, returning the key template and the literal.
+func (c *converter) equalsOperands(ref, lit any) (string, string, bool) {
+	m, ok := ref.(map[string]any)
+	if !ok || len(m) != 1 {
+		return "", "", false
+	}
+	name, ok := m["Ref"].(string)
+	if !ok {
+		return "", "", false
+	}
+	key, isPseudo := pseudo[name]
+	if !isPseudo {
+		if !c.params[name] {
+			return "", "", false
+		}
+		key = "${" + name + "}"
+	}
+	switch x := lit.(type) {
+	case string:
+		return key, x, true
+	case bool, int, int64, uint64, float64:
+		return key, fmt.Sprint(x), true
+	}
+	return "", "", false
+}
+
+// resourceWhen is the `when` of a resource with a Condition, or nil.
+func (c *converter) resourceWhen(id string, res map[string]any) vendors.Conditions {
+	raw, ok := res["Condition"]
+	if !ok {
+		return nil
+	}
+	name, _ := raw.(string)
+	if local, ok := c.conds[name]; ok {
+		return vendors.Conditions{local}
+	}
+	c.issue("Resources."+id+".Condition", fmt.Sprintf("resource condition %v was not translated (see Conditions); the resource is always created", raw))
+	return nil
+}
+
+// attachments converts ManagedPolicyArns: a list, an !If between lists, or a list whose
+// entries may be !If between an ARN and AWS::NoValue. Each branch's entries are attached when
+// its side of the condition holds.
+func (c *converter) attachments(v any, path string, when vendors.Conditions, policyIDs map[string]bool, policyWhen map[string]vendors.Conditions) []vendors.Attachment {
+	if isNoValue(v) {
+		return nil
+	}
+	if cond, yes, no, ok := c.ifBranches(v, path); ok {
+		out := c.attachments(yes, path+".Fn::If[1]", append(append(vendors.Conditions{}, when...), cond), policyIDs, policyWhen)
+		return append(out, c.attachments(no, path+".Fn::If[2]", append(append(vendors.Conditions{}, when...), "!"+cond), policyIDs, policyWhen)...)
+	}
+	if list, ok := v.([]any); ok {
+		var out []vendors.Attachment
+		for i, el := range list {
+			out = append(out, c.attachments(el, fmt.Sprintf("%s[%d]", path, i), when, policyIDs, policyWhen)...)
+		}
+		return out
+	}
+	if m, ok := v.(map[string]any); ok && len(m) == 1 {
+		if _, isIf := m["Fn::If"]; isIf {
+			return nil // reported by ifBranches
+		}
+	}
+	ref := c.policyRef(v, path, policyIDs)
+	if ref == "" {
+		return nil
+	}
+	w := append(vendors.Conditions{}, when...)
+	w = append(w, policyWhen[ref]...)
+	if len(w) == 0 {
+		w = nil
+	}
+	return []vendors.Attachment{{Policy: ref, When: w}}
+}
+
+// ifBranches splits {Fn::If: [cond, then, else]} when cond was translated; it reports an
+// !If on a condition that was not.
+func (c *converter) ifBranches(v any, path string) (cond string, yes, no any, ok bool) {
+	m, isMap := v.(map[string]any)
+	if !isMap || len(m) != 1 {
+		return "", nil, nil, false
+	}
+	args, isIf := m["Fn::If"].([]any)
+	if !isIf {
+		return "", nil, nil, false
+	}
+	if len(args) != 3 {
+		c.issue(path, "Fn::If takes a condition name and two values")
+		return "", nil, nil, false
+	}
+	name, _ := args[0].(string)
+	local, known := c.conds[name]
+	if !known {
+		c.issue(path, fmt.Sprintf("Fn::If on condition %v, which was not translated; nothing is attached here", args[0]))
+		return "", nil, nil, false
+	}
+	return local, args[1], args[2], true
+}
+
+func isNoValue(v any) bool {
+	m, ok := v.(map[string]any)
+	return ok && len(m) == 1 && m["Ref"] == "AWS::NoValue"
+}
+
+// findInMap translates Fn::FindInMap [Map, TopKey, SecondKey] where one key is a literal and
+// the other a !Ref to a parameter or pseudo parameter: a lookup local over the mapping's
+// column (or row), with no default, so an unknown key fails as it does in CloudFormation.
+// Two literal keys give the value itself.
+func (c *converter) findInMap(arg any, path string) string {
+	args, _ := arg.([]any)
+	if len(args) != 3 {
+		c.issue(path, "Fn::FindInMap takes a map name and two keys")
+		return ""
+	}
+	mapName, _ := args[0].(string)
+	mapping, ok := c.mappings[mapName].(map[string]any)
+	if !ok {
+		c.issue(path, fmt.Sprintf("Fn::FindInMap: no mapping %v in Mappings", args[0]))
+		return ""
+	}
+	top, topLit := literalKey(args[1])
+	second, secondLit := literalKey(args[2])
+	value := func(v any, where string) (string, bool) {
+		switch x := v.(type) {
+		case string:
+			return strings.ReplaceAll(x, "${", "$${"), true
+		case bool, int, int64, uint64, float64:
+			return fmt.Sprint(x), true
+		}
+		c.issue(path, fmt.Sprintf("Fn::FindInMap: %s is not a string", where))
+		return "", false
+	}
+	switch {
+	case topLit && secondLit:
+		row, _ := mapping[top].(map[string]any)
+		v, ok := row[second]
+		if !ok {
+			c.issue(path, fmt.Sprintf("Fn::FindInMap: %s has no %s.%s", mapName, top, second))
+			return ""
+		}
+		out, _ := value(v, mapName+"."+top+"."+second)
+		return out
+	case !topLit && !secondLit:
+		c.issue(path, "Fn::FindInMap with two !Ref keys is not supported; one key must be a literal")
+		return ""
+	}
+	// One key varies: the local maps its values to the cells of the fixed key.
+	refArg, fixed := args[1], second
+	if topLit {
+		refArg, fixed = args[2], top
+	}
+	refName := ""
+	if m, ok := refArg.(map[string]any); ok && len(m) == 1 {
+		refName, _ = m["Ref"].(string)
+	}
+	if refName == "" {
+		c.issue(path, "Fn::FindInMap: a key must be a literal or a !Ref to a parameter")
+		return ""
+	}
+	key := c.ref(refName, path)
+	if key == "" {
+		return ""
+	}
+	name := identifierOf(mapName + "_" + strings.ReplaceAll(refName, "AWS::", "") + "_" + fixed)
+	if c.params[name] {
+		c.issue(path, fmt.Sprintf("Fn::FindInMap: the local it needs, %s, would shadow a parameter", name))
+		return ""
+	}
+	if c.mapLocals == nil {
+		c.mapLocals = map[string]bool{}
+	}
+	if !c.mapLocals[name] {
+		entries := map[string]any{}
+		if topLit {
+			// The row mapping[top], keyed by the second key.
+			row, _ := mapping[top].(map[string]any)
+			for _, k := range sortedKeys(row) {
+				if v, ok := value(row[k], mapName+"."+top+"."+k); ok {
+					entries[k] = v
+				}
+			}
+		} else {
+			// The column of the second key, keyed by the top key.
+			for _, k := range sortedKeys(mapping) {
+				row, _ := mapping[k].(map[string]any)
+				if v, ok := row[second]; ok {
+					if s, ok := value(v, mapName+"."+k+"."+second); ok {
+						entries[k] = s
+					}
+				}
+			}
+		}
+		c.spec.Locals = append(c.spec.Locals, vendors.Local{Name: name, Lookup: key, Map: entries})
+		c.mapLocals[name] = true
+	}
+	return "${" + name + "}"
+}
+
+func literalKey(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case bool, int, int64, uint64, float64:
+		return fmt.Sprint(x), true
+	}
+	return "", false
+}
+
+var nonIdent = regexp.MustCompile(`[^A-Za-z0-9_]+`)
+
+// identifierOf makes a spec identifier of a name built from template keys.
+func identifierOf(s string) string {
+	s = nonIdent.ReplaceAllString(s, "_")
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		s = "m_" + s
+	}
+	return s
 }

@@ -321,6 +321,9 @@ func (s *VendorSpec) check() []checkError {
 		if p.Required && p.Default != nil {
 			add("a required parameter cannot have a default", "parameters", i, "required")
 		}
+		if p.Required && len(p.RequiredWhen) > 0 {
+			add("a required parameter needs no requiredWhen", "parameters", i, "requiredWhen")
+		}
 	}
 	checkRefs := func(v any, path ...any) {
 		reported := map[string]bool{}
@@ -342,7 +345,22 @@ func (s *VendorSpec) check() []checkError {
 		if known[l.Name] {
 			add(fmt.Sprintf("local %q is already a parameter or local", l.Name), "locals", i, "name")
 		}
+		checkWhen(l.When, "locals", i, "when")
+		if l.Lookup == "" && (l.Map != nil || l.Patterns != nil || l.Default != nil) {
+			add("map, patterns and default belong to a lookup local; add lookup: ${parameter}", "locals", i)
+		}
+		for j, p := range l.Patterns {
+			if _, err := regexp.Compile(p.Regex); err != nil {
+				add(fmt.Sprintf("regex %q does not compile: %v", p.Regex, err), "locals", i, "patterns", j, "regex")
+			}
+		}
 		switch {
+		case l.Lookup != "":
+			patterns := make([]any, len(l.Patterns))
+			for j, p := range l.Patterns {
+				patterns[j] = p.Value
+			}
+			checkRefs([]any{l.Lookup, mapValues(l.Map), patterns, l.Default}, "locals", i)
 		case l.ForEach != "":
 			if !known[l.ForEach] {
 				add(fmt.Sprintf("forEach: unknown list %q", l.ForEach), "locals", i, "forEach")
@@ -354,6 +372,10 @@ func (s *VendorSpec) check() []checkError {
 			checkRefs([]any{l.Value, l.Concat, l.FirstNonEmpty, l.KMSKeyARN}, "locals", i)
 		}
 		known[l.Name] = true
+	}
+	// requiredWhen is checked after the locals, so it may name them.
+	for i, p := range s.Parameters {
+		checkWhen(p.RequiredWhen, "parameters", i, "requiredWhen")
 	}
 	checkRefs(s.Tags, "tags")
 	if s.TagsParam != "" {
@@ -439,6 +461,20 @@ func allRefs(v any) []string {
 			out = append(out, refs(k)...)
 			out = append(out, refs(el)...)
 		}
+	}
+	return out
+}
+
+// mapValues lists a map's values in key order, for reference checks.
+func mapValues(m map[string]any) []any {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
 	}
 	return out
 }

@@ -165,6 +165,22 @@ func (s *VendorSpec) Resolve(t Target, given map[string]any) (*Grant, error) {
 		sc[l.Name] = v
 	}
 
+	// Parameters required only for some values of others are checked once locals exist, so
+	// their conditions can name either.
+	for _, p := range s.Parameters {
+		if len(p.RequiredWhen) == 0 || truthy(params[p.Name]) {
+			continue
+		}
+		ok, err := sc.holds(p.RequiredWhen)
+		if err != nil {
+			return nil, ferr(fmt.Sprintf("parameters (%s).requiredWhen", p.Name), err)
+		}
+		if ok {
+			return nil, &ParamError{Vendor: s.Name, Param: p.Name, Err: fmt.Errorf("is required when %s: %s; set it with --param %s=VALUE or config params.%s",
+				describeConditions(s, p.RequiredWhen), describe(p), p.Name, p.Name)}
+		}
+	}
+
 	g := &Grant{Vendor: s.Vendor, Spec: s.Name, Version: s.Version, AccountID: t.AccountID, Partition: t.Partition, Params: params}
 	tags, err := s.tags(sc)
 	if err != nil {
@@ -273,7 +289,16 @@ func (s *VendorSpec) tags(sc scope) (map[string]string, error) {
 func evalLocal(sc scope, l Local, t Target) (any, error) {
 	var v any
 	var err error
+	if ok, err := sc.holds(l.When); err != nil {
+		return nil, err
+	} else if !ok {
+		return []any{}, nil
+	}
 	switch {
+	case l.Lookup != "":
+		if v, err = evalLookup(sc, l); err != nil {
+			return nil, err
+		}
 	case l.ForEach != "":
 		list, ok := asList(sc[l.ForEach])
 		if !ok {
@@ -354,6 +379,48 @@ func evalLocal(sc scope, l Local, t Target) (any, error) {
 			list = kept
 		}
 		v = list
+	}
+	return v, nil
+}
+
+// evalLookup picks the expression for a key: an exact Map entry, else the first matching
+// pattern, else Default. Only the chosen expression is evaluated.
+func evalLookup(sc scope, l Local) (any, error) {
+	key, err := sc.evalString(l.Lookup)
+	if err != nil {
+		return nil, fmt.Errorf("lookup: %w", err)
+	}
+	if expr, ok := l.Map[key]; ok {
+		v, err := sc.eval(expr)
+		if err != nil {
+			return nil, fmt.Errorf("map[%s]: %w", key, err)
+		}
+		return v, nil
+	}
+	for i, p := range l.Patterns {
+		re, err := regexp.Compile(p.Regex)
+		if err != nil {
+			return nil, fmt.Errorf("patterns[%d].regex %q does not compile: %v", i, p.Regex, err)
+		}
+		if re.MatchString(key) {
+			v, err := sc.eval(p.Value)
+			if err != nil {
+				return nil, fmt.Errorf("patterns[%d].value: %w", i, err)
+			}
+			return v, nil
+		}
+	}
+	if l.Default == nil {
+		known := make([]string, 0, len(l.Map))
+		for k := range l.Map {
+			known = append(known, k)
+		}
+		sort.Strings(known)
+		return nil, fmt.Errorf("lookup: no entry for %q; the known values are %s", key, strings.Join(known, ", "))
+	}
+	v, err := sc.eval(l.Default)
+	if err != nil {
+		return nil, fmt.Errorf("default: %w", err)
 	}
 	return v, nil
 }
@@ -753,4 +820,23 @@ func (g *Grant) SortedRoleNames() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// describeConditions says a `when` list in words for error messages.
+func describeConditions(s *VendorSpec, c Conditions) string {
+	parts := make([]string, len(c))
+	for i, cond := range c {
+		name, negate := strings.CutPrefix(cond, "!")
+		switch {
+		case negate:
+			parts[i] = name + " is not set"
+		default:
+			if _, isParam := s.Param(name); isParam {
+				parts[i] = name + " is set"
+			} else {
+				parts[i] = name + " holds"
+			}
+		}
+	}
+	return strings.Join(parts, " and ")
 }

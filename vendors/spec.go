@@ -64,10 +64,13 @@ type Parameter struct {
 	Enum    []string `yaml:"enum,omitempty" json:"enum,omitempty"`
 	// Deprecated, when set, says what to use instead.
 	Deprecated string `yaml:"deprecated,omitempty" json:"deprecated,omitempty"`
+	// RequiredWhen lists conditions (parameter or local names, as in `when`) under which the
+	// parameter must be set, e.g. a VPC ID only for a restricted policy type.
+	RequiredWhen Conditions `yaml:"requiredWhen,omitempty" json:"requiredWhen,omitempty"`
 }
 
 // Local is a value derived from parameters and earlier locals. Exactly one of Value, ForEach,
-// Concat, FirstNonEmpty or KMSKeyARN is set.
+// Concat, FirstNonEmpty, KMSKeyARN or Lookup is set.
 type Local struct {
 	Name string `yaml:"name" json:"name"`
 	// Value is an expression: a template string, a list or a map.
@@ -82,9 +85,27 @@ type Local struct {
 	// KMSKeyARN looks up the ARN of a KMS key by ID or alias in the account (an AWS API read
 	// at deploy time), e.g. "alias/aws/ebs".
 	KMSKeyARN string `yaml:"kmsKeyArn,omitempty" json:"kmsKeyArn,omitempty"`
+	// Lookup is a template yielding a key: the local is the expression Map holds for it, else
+	// the value of the first of Patterns whose regular expression matches it, else Default.
+	// With no match and no Default it is an error naming the key, so a table of vendor
+	// accounts per site or partition never silently falls back.
+	Lookup   string         `yaml:"lookup,omitempty" json:"lookup,omitempty"`
+	Map      map[string]any `yaml:"map,omitempty" json:"map,omitempty"`
+	Patterns []Pattern      `yaml:"patterns,omitempty" json:"patterns,omitempty"`
+	Default  any            `yaml:"default,omitempty" json:"default,omitempty"`
+	// When makes the local an empty list unless its conditions hold, so a list of statements
+	// or actions can be spliced into a document only for some parameter values.
+	When Conditions `yaml:"when,omitempty" json:"when,omitempty"`
 	// Compact drops empty strings from a list result; Distinct drops repeats, keeping the first.
 	Compact  bool `yaml:"compact,omitempty" json:"compact,omitempty"`
 	Distinct bool `yaml:"distinct,omitempty" json:"distinct,omitempty"`
+}
+
+// Pattern is one case of a Lookup local: a regular expression the key must match, and the
+// expression the local takes when it does.
+type Pattern struct {
+	Regex string `yaml:"regex" json:"regex"`
+	Value any    `yaml:"value" json:"value"`
 }
 
 // PolicySpec is a customer-managed IAM policy.

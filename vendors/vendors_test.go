@@ -21,12 +21,25 @@ func target() vendors.Target {
 }
 
 func TestPresetsLoad(t *testing.T) {
-	require.Equal(t, []string{"streamkap", "streamnative"}, vendors.PresetNames())
+	require.Equal(t, []string{"databricks", "databricks-unity-catalog", "datadog", "streamkap", "streamnative"}, vendors.PresetNames())
+	// Required parameters have no default by definition; everything else keeps its default.
+	required := map[string]map[string]any{
+		"databricks":               {"external_id": "0b3f6a1e-9c2d-4e5f-8a7b-6c5d4e3f2a1b"},
+		"databricks-unity-catalog": {"external_id": "0b3f6a1e-9c2d-4e5f-8a7b-6c5d4e3f2a1b", "bucket_name": "acme-lake"},
+		"datadog":                  {"external_id": "2a7c3e9f0b1d4c6e8f5a7b9c1d3e5f70"},
+	}
 	for _, n := range vendors.PresetNames() {
 		s, err := vendors.Preset(n)
 		require.NoError(t, err)
 		require.Equal(t, n, s.Name)
-		_, err = s.Resolve(target(), nil)
+		require.NotEmpty(t, s.Version, "preset %s says which vendor version it reproduces", n)
+		require.NotEmpty(t, s.Source, "preset %s says where the vendor publishes it", n)
+		for _, p := range s.Parameters {
+			if p.Required {
+				require.Contains(t, required[n], p.Name, "preset %s: give the test a value for required parameter %s", n, p.Name)
+			}
+		}
+		_, err = s.Resolve(target(), required[n])
 		require.NoError(t, err, "preset %s resolves with its defaults", n)
 	}
 }

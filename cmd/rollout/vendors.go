@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -18,19 +17,30 @@ func newVendorsCmd() *cobra.Command {
 	}
 	c.AddCommand(&cobra.Command{
 		Use:   "list",
-		Short: "List the embedded vendor presets and the versions they reproduce",
-		Args:  cobra.NoArgs,
+		Short: "List the embedded vendor presets, the versions they reproduce and where they were checked",
+		Long: `list prints each embedded preset: its name, the vendor, the version of what the vendor
+publishes that the preset reproduces, what it grants, and the published source its conformance
+test compares it with, statement for statement.`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tVENDOR\tVERSION\tSOURCE")
-			for _, n := range vendors.PresetNames() {
+			// One block per preset: sources are long, and a table as wide as the longest one
+			// would wrap in any terminal.
+			out := c.OutOrStdout()
+			for i, n := range vendors.PresetNames() {
 				s, err := vendors.Preset(n)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Name, s.Vendor, s.Version, s.Source)
+				if i > 0 {
+					fmt.Fprintln(out)
+				}
+				fmt.Fprintf(out, "%s  %s  %s\n", s.Name, s.Vendor, s.Version)
+				if s.Description != "" {
+					fmt.Fprintf(out, "  %s\n", s.Description)
+				}
+				fmt.Fprintf(out, "  source: %s\n", s.Source)
 			}
-			return w.Flush()
+			return nil
 		},
 	})
 	c.AddCommand(&cobra.Command{
@@ -86,7 +96,9 @@ func newVendorsImportCmd() *cobra.Command {
 		Use:   "import --from-cfn TEMPLATE --name NAME [-o FILE]",
 		Short: "Convert a vendor's CloudFormation template into a vendor spec",
 		Long: `import reads a vendor's CloudFormation template (managed policies, roles, trust policies,
-inline policies, !Ref and !Sub between them, parameters) and writes a byoc-access vendor spec.
+inline policies, !Ref, !Sub and !Join between them, parameters, conditions that compare a
+parameter with a literal and the resources and ManagedPolicyArns !If that use them, and
+!FindInMap with one literal key) and writes a byoc-access vendor spec.
 Everything it cannot translate is listed on stderr, and the command exits 1 unless
 --allow-partial is given.`,
 		Args: cobra.NoArgs,
