@@ -39,9 +39,12 @@ type Options struct {
 	Region string
 	// ExecutionRole is assumed in each account, first in the preflight, then by the provider.
 	ExecutionRole access.ExecutionRole
-	// AWS, when set, makes the run assume the execution role in every account through the SDK
-	// before touching its stack (the preflight).
+	// AWS is the base SDK config (the organization's credentials): the preflight assumes the
+	// execution role in every account with it, and adoption reads each account's existing
+	// resources with it. Nil turns both off.
 	AWS *aws.Config
+	// SkipPreflight skips the AssumeRole check of every account, but not adoption's reads.
+	SkipPreflight bool
 	// RemoveStacks removes each stack after a successful destroy.
 	RemoveStacks bool
 	// RunDir receives per-account engine logs and the report files.
@@ -108,8 +111,13 @@ func Region(r string) Option { return func(o *Options) { o.Region = r } }
 // ExecutionRole sets the role assumed in each account.
 func ExecutionRole(r access.ExecutionRole) Option { return func(o *Options) { o.ExecutionRole = r } }
 
-// Preflight turns on the SDK AssumeRole check of every account, with this base config.
+// Preflight sets the base SDK config, for the AssumeRole check of every account before any
+// stack is touched and for adoption's reads (see Options.AWS).
 func Preflight(cfg aws.Config) Option { return func(o *Options) { o.AWS = &cfg } }
+
+// SkipPreflight skips the AssumeRole check; adoption still reads accounts with the config
+// Preflight set.
+func SkipPreflight(skip bool) Option { return func(o *Options) { o.SkipPreflight = skip } }
 
 // RemoveStacks removes stacks after destroy.
 func RemoveStacks(remove bool) Option { return func(o *Options) { o.RemoveStacks = remove } }

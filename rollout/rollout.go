@@ -261,7 +261,8 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 
 	// Preflight: prove access to every account before touching any stack.
 	denied := map[string]error{}
-	if r.opts.AWS != nil && op != OpStatus {
+	preflight := r.opts.AWS != nil && !r.opts.SkipPreflight && op != OpStatus
+	if preflight {
 		denied = access.Preflight(ctx, *r.opts.AWS, sts.NewFromConfig(*r.opts.AWS), r.opts.ExecutionRole, accounts, r.opts.Parallel)
 	}
 	// The plugin check comes after the preflight, which needs no plugin, and before any stack
@@ -269,7 +270,7 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 	if r.dep.NeedsAWSPlugin && op != OpStatus {
 		if ok, _ := pulumicli.AWSPluginInstalled(); !ok {
 			err := pulumicli.MissingAWSPlugin()
-			if r.opts.AWS != nil {
+			if preflight {
 				err = fmt.Errorf("preflight: %d of %d accounts reachable through %s; %w", len(accounts)-len(denied), len(accounts),
 					r.opts.ExecutionRole.RoleARN(r.opts.ExecutionRole.Partition, "ACCOUNT"), err)
 			}

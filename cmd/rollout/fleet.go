@@ -293,12 +293,17 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 		rollout.RunDir(runDir), rollout.OnEvent(f.progress.event), rollout.Adopt(f.Adopt),
 		rollout.Force(f.Force), rollout.Refresh(f.Refresh),
 	}
-	if !f.NoPreflight && op != rollout.OpStatus && f.targets.AccountsFile == "" {
+	if op != rollout.OpStatus {
+		// The SDK config serves the preflight and, separately, adoption's reads: --adopt
+		// works with --no-preflight and with an accounts file too.
 		cfg, err := f.aws(ctx)
 		if err != nil {
 			return nil, "", err
 		}
-		opts = append(opts, rollout.Preflight(cfg), rollout.RecheckAccounts(organizations.NewFromConfig(cfg)))
+		opts = append(opts, rollout.Preflight(cfg), rollout.SkipPreflight(f.NoPreflight || f.targets.AccountsFile != ""))
+		if f.targets.AccountsFile == "" {
+			opts = append(opts, rollout.RecheckAccounts(organizations.NewFromConfig(cfg)))
+		}
 	}
 	r, err := rollout.New(dep, append(opts, extra...)...)
 	if err != nil {
@@ -365,12 +370,28 @@ func vendorDeployment(vf *vendorFlags, region string) (rollout.Deployment, error
 			if err != nil {
 				return nil, err
 			}
-			var out []string
+			var out, blocked []string
 			for _, n := range program.SortedKeys(got.Roles) {
 				out = append(out, "role/"+n)
+				if w, g := want.Roles[n], got.Roles[n]; w.Path != g.Path {
+					blocked = append(blocked, fmt.Sprintf("role/%s has path %s where the spec has %s", n, g.Path, w.Path))
+				}
 			}
 			for _, n := range program.SortedKeys(got.Policies) {
 				out = append(out, "policy/"+n)
+				w, g := want.Policies[n], got.Policies[n]
+				if w.Path != g.Path {
+					blocked = append(blocked, fmt.Sprintf("policy/%s has path %s where the spec has %s", n, g.Path, w.Path))
+				}
+				if w.Description != g.Description {
+					blocked = append(blocked, fmt.Sprintf("policy/%s has description %q where the spec has %q", n, g.Description, w.Description))
+				}
+			}
+			if len(blocked) > 0 {
+				// IAM changes neither in place, so an import would need a replacement, which
+				// Pulumi refuses for a resource it is importing.
+				return nil, fmt.Errorf("cannot adopt what exists: %s; IAM cannot change a policy's description or an entity's path, "+
+					"so delete or rename these (or change the spec to match), then run up again", strings.Join(blocked, "; "))
 			}
 			return out, nil
 		},
