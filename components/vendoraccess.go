@@ -165,9 +165,17 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 		}
 		return out
 	}
-	adopt := func(kind, physicalName string) []pulumi.ResourceOption {
-		o := []pulumi.ResourceOption{parent}
-		if args.Adopt[kind+"/"+physicalName] {
+	// Every resource here has a fixed IAM name, so a replacement (a new path, say) must delete
+	// the old one before it creates the new one, or IAM answers EntityAlreadyExists. Logical
+	// names come from IAM names, not spec IDs, so renaming an ID changes nothing in the
+	// account; oldName is the name an earlier release gave the resource, aliased so stacks it
+	// deployed keep their resources.
+	resOpts := func(oldName, kind, physicalName string) []pulumi.ResourceOption {
+		o := []pulumi.ResourceOption{parent, pulumi.DeleteBeforeReplace(true)}
+		if oldName != "" {
+			o = append(o, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(oldName)}}))
+		}
+		if kind != "" && args.Adopt[kind+"/"+physicalName] {
 			// IAM import IDs: a policy by its ARN, a role by its name.
 			id := physicalName
 			if kind == "policy" {
@@ -178,6 +186,12 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 		}
 		return o
 	}
+	aliasIfRenamed := func(oldName, newName string) string {
+		if oldName == newName {
+			return ""
+		}
+		return oldName
+	}
 
 	policyArns := pulumi.StringMap{}
 	policyByID := map[string]*iam.Policy{}
@@ -186,13 +200,14 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 		if err != nil {
 			return nil, fmt.Errorf("VendorAccess %s: policy %s: %w", name, p.Name, err)
 		}
-		res, err := iam.NewPolicy(ctx, name+"-policy-"+p.ID, &iam.PolicyArgs{
+		logical := name + "-policy-" + p.Name
+		res, err := iam.NewPolicy(ctx, logical, &iam.PolicyArgs{
 			Name:        pulumi.String(p.Name),
 			Path:        pulumi.String(p.Path),
 			Description: optionalString(p.Description),
 			Policy:      pulumi.String(string(doc)),
 			Tags:        tagsFor(p.Tags),
-		}, adopt("policy", p.Name)...)
+		}, resOpts(aliasIfRenamed(name+"-policy-"+p.ID, logical), "policy", p.Name)...)
 		if err != nil {
 			return nil, err
 		}
@@ -225,24 +240,21 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 			roleArgs.PermissionsBoundary = arn
 			boundary = arn
 		}
-		role, err := iam.NewRole(ctx, name+"-role-"+r.ID, roleArgs, adopt("role", r.Name)...)
+		logical := name + "-role-" + r.Name
+		role, err := iam.NewRole(ctx, logical, roleArgs, resOpts(aliasIfRenamed(name+"-role-"+r.ID, logical), "role", r.Name)...)
 		if err != nil {
 			return nil, err
 		}
 		roleArns[r.Name] = role.Arn
-		for _, an := range attachmentNames(name+"-"+r.ID+"-attach-", r.Attachments) {
+		for _, an := range attachmentNames(name+"-"+r.Name+"-attach-", name+"-"+r.ID+"-attach-", r.Attachments, grant) {
 			var arn pulumi.StringInput = pulumi.String(an.att.ARN)
 			if an.att.PolicyID != "" {
 				arn = policyByID[an.att.PolicyID].Arn
 			}
-			o := []pulumi.ResourceOption{parent}
-			if an.alias != "" {
-				o = append(o, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(an.alias)}}))
-			}
 			if _, err := iam.NewRolePolicyAttachment(ctx, an.name, &iam.RolePolicyAttachmentArgs{
 				Role:      role.Name,
 				PolicyArn: arn,
-			}, o...); err != nil {
+			}, resOpts(an.alias, "", "")...); err != nil {
 				return nil, err
 			}
 		}
@@ -256,11 +268,12 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 			if err != nil {
 				return nil, fmt.Errorf("VendorAccess %s: role %s: inline policy %s: %w", name, r.Name, n, err)
 			}
-			if _, err := iam.NewRolePolicy(ctx, name+"-"+r.ID+"-inline-"+n, &iam.RolePolicyArgs{
+			logical := name + "-" + r.Name + "-inline-" + n
+			if _, err := iam.NewRolePolicy(ctx, logical, &iam.RolePolicyArgs{
 				Role:   role.Name,
 				Name:   pulumi.String(n),
 				Policy: pulumi.String(string(doc)),
-			}, parent); err != nil {
+			}, resOpts(aliasIfRenamed(name+"-"+r.ID+"-inline-"+n, logical), "", "")...); err != nil {
 				return nil, err
 			}
 		}
@@ -281,37 +294,32 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 	return va, nil
 }
 
-// attachmentName is one role attachment's logical name, and the name it had before names were
-// derived from the whole ARN, when existing stacks must be told about it.
+// attachmentName is one role attachment's logical name, and the name an earlier release gave
+// it, when stacks deployed then must be told about it.
 type attachmentName struct {
 	att   vendors.RoleAttachment
 	name  string
 	alias string
 }
 
-// attachmentNames names a role's attachments uniquely. A spec policy's attachment is named
-// after the policy's ID, as it always was (IDs are unique within a spec). A managed policy's
-// attachment is named after its whole ARN: names used to end with the ARN's last segment only,
-// so "arn:aws:iam::aws:policy/X" and "arn:aws:iam::123456789012:policy/X", or a spec policy
-// with ID "X" and a managed policy named X, gave two resources one URN and the update failed.
-// (An ARN cannot equal a spec ID: the spec resolves such a reference to its own policy. URN
-// names may hold "::", so the ARN is used as is and stays readable.)
+// attachmentNames names a role's attachments uniquely, after the role's IAM name and the
+// policy's: a spec policy's IAM name, or a managed policy's whole ARN. Earlier releases named
+// them after the role's and policy's spec IDs, and a managed policy after the ARN's last
+// segment only, so "arn:aws:iam::aws:policy/X" and "arn:aws:iam::123456789012:policy/X", or a
+// spec policy with ID "X" and a managed policy named X, gave two resources one URN and the
+// update failed; and renaming a spec ID replaced the attachment: created (a no-op, the policy
+// is already attached), then the old one deleted, which detaches the policy.
 //
-// Renaming changes the URN of attachments already deployed under the old name, and a renamed
-// attachment would be replaced: created (a no-op, the policy is already attached), then the old
-// one deleted, which detaches the policy. So each renamed attachment carries its old name as an
-// alias, and the engine carries its state over instead. Only when the old name was unambiguous:
-// a name two attachments shared could not have been deployed (the duplicate URN failed the
-// update), the engine refuses two resources aliasing one URN, and a spec attachment still
-// uses its old name as its current one. Aliasing always (rather than keeping the old name where
-// it is unambiguous, and disambiguating only collisions) keeps a name from depending on the
-// role's other attachments: adding an attachment later never renames an existing one.
-func attachmentNames(prefix string, atts []vendors.RoleAttachment) []attachmentName {
+// Each renamed attachment carries its old name as an alias, so the engine carries its state
+// over, but only when the old name was unambiguous: a name two attachments shared could not
+// have been deployed (the duplicate URN failed the update), and the engine refuses two
+// resources aliasing one URN. (URN names may hold "::", so an ARN is used as is.)
+func attachmentNames(prefix, oldPrefix string, atts []vendors.RoleAttachment, g *vendors.Grant) []attachmentName {
 	oldName := func(a vendors.RoleAttachment) string {
 		if a.PolicyID != "" {
-			return prefix + a.PolicyID
+			return oldPrefix + a.PolicyID
 		}
-		return prefix + a.ARN[strings.LastIndex(a.ARN, "/")+1:]
+		return oldPrefix + a.ARN[strings.LastIndex(a.ARN, "/")+1:]
 	}
 	uses := map[string]int{}
 	for _, a := range atts {
@@ -319,12 +327,13 @@ func attachmentNames(prefix string, atts []vendors.RoleAttachment) []attachmentN
 	}
 	out := make([]attachmentName, 0, len(atts))
 	for _, a := range atts {
-		n := attachmentName{att: a, name: prefix + a.PolicyID}
-		if a.PolicyID == "" {
-			n.name = prefix + a.ARN
-			if old := oldName(a); uses[old] == 1 {
-				n.alias = old
-			}
+		n := attachmentName{att: a, name: prefix + a.ARN}
+		if a.PolicyID != "" {
+			p, _ := g.Policy(a.PolicyID)
+			n.name = prefix + p.Name
+		}
+		if old := oldName(a); uses[old] == 1 && old != n.name {
+			n.alias = old
 		}
 		out = append(out, n)
 	}

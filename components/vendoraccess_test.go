@@ -358,15 +358,20 @@ func TestAdoptImportsExistingResources(t *testing.T) {
 	}, imports)
 }
 
-// aliasMocks records the aliases each resource was registered with, by logical name.
+// aliasMocks records the aliases each resource was registered with, by logical name, and the
+// resources registered to be deleted before they are replaced.
 type aliasMocks struct {
 	*render.Mocks
 	mu      sync.Mutex
 	aliases map[string][]string
+	dbr     map[string]bool
 }
 
 func (m *aliasMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	m.mu.Lock()
+	if m.dbr != nil {
+		m.dbr[args.Name] = args.RegisterRPC.GetDeleteBeforeReplace()
+	}
 	for _, a := range args.RegisterRPC.GetAliases() {
 		if spec := a.GetSpec(); spec != nil {
 			m.aliases[args.Name] = append(m.aliases[args.Name], spec.GetName())
@@ -430,11 +435,11 @@ func TestAttachmentNamesAreUniqueAndKeepOldStacks(t *testing.T) {
 		byName[r.Name] = r.Inputs["policyArn"].(string)
 	}
 	require.Equal(t, map[string]string{
-		"acme-main-attach-ReadOnlyAccess":                                 "arn:aws:iam::" + acct + ":policy/AcmeReadOnly",
-		"acme-main-attach-arn:aws:iam::aws:policy/ReadOnlyAccess":         "arn:aws:iam::aws:policy/ReadOnlyAccess",
-		"acme-main-attach-arn:aws:iam::aws:policy/SecurityAudit":          "arn:aws:iam::aws:policy/SecurityAudit",
-		"acme-main-attach-arn:aws:iam::" + acct + ":policy/SecurityAudit": "arn:aws:iam::" + acct + ":policy/SecurityAudit",
-		"acme-main-attach-arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+		"acme-AcmeAccess-attach-AcmeReadOnly":                                   "arn:aws:iam::" + acct + ":policy/AcmeReadOnly",
+		"acme-AcmeAccess-attach-arn:aws:iam::aws:policy/ReadOnlyAccess":         "arn:aws:iam::aws:policy/ReadOnlyAccess",
+		"acme-AcmeAccess-attach-arn:aws:iam::aws:policy/SecurityAudit":          "arn:aws:iam::aws:policy/SecurityAudit",
+		"acme-AcmeAccess-attach-arn:aws:iam::" + acct + ":policy/SecurityAudit": "arn:aws:iam::" + acct + ":policy/SecurityAudit",
+		"acme-AcmeAccess-attach-arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
 	}, byName)
 
 	attachAliases := map[string][]string{}
@@ -444,35 +449,60 @@ func TestAttachmentNamesAreUniqueAndKeepOldStacks(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string][]string{
-		// The only renamed attachment whose old name was its own: existing stacks move it
-		// instead of replacing it.
-		"acme-main-attach-arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess": {"acme-main-attach-AmazonS3ReadOnlyAccess"},
-	}, attachAliases, "a spec policy's attachment keeps its name; ambiguous old names get no alias")
+		// The only attachment whose old name was its own: existing stacks move it instead of
+		// replacing it. The others shared their old names, so no stack can hold them.
+		"acme-AcmeAccess-attach-arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess": {"acme-main-attach-AmazonS3ReadOnlyAccess"},
+	}, attachAliases, "ambiguous old names get no alias")
 }
 
-// TestPresetAttachmentsAliasTheirOldNames: the presets' managed attachments, deployed before
-// names came from the whole ARN, are aliased to the names they were deployed under.
-func TestPresetAttachmentsAliasTheirOldNames(t *testing.T) {
+// TestPresetResourcesKeepTheirStateAndReplaceSafely: logical names come from IAM names, so a
+// spec ID renamed later changes nothing; the names earlier releases deployed the preset under
+// (from spec IDs, and a managed attachment's last ARN segment) are aliased, so stacks deployed
+// then keep every resource; and every resource is deleted before it is replaced, since its IAM
+// name stays taken until the old one is gone.
+func TestPresetResourcesKeepTheirStateAndReplaceSafely(t *testing.T) {
 	spec, err := vendors.Preset("streamnative")
 	require.NoError(t, err)
-	m := &aliasMocks{Mocks: render.NewMocks(acct, "aws", "us-east-1"), aliases: map[string][]string{}}
+	m := &aliasMocks{Mocks: render.NewMocks(acct, "aws", "us-east-1"), aliases: map[string][]string{}, dbr: map[string]bool{}}
 	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := components.NewVendorAccess(ctx, "streamnative", &components.VendorAccessArgs{Spec: spec, AccountID: acct, Partition: "aws",
 			Params: map[string]any{"external_id": "o-abcde"}})
 		return err
 	}, pulumi.WithMocks("byoc-access", "test", m))
 	require.NoError(t, err)
+
+	grant, err := spec.Resolve(vendors.Target{AccountID: acct, Partition: "aws", Region: "us-east-1",
+		LookupKMSKeyARN: func(k string) (string, error) { return "arn:aws:kms:us-east-1:" + acct + ":key/x", nil }},
+		map[string]any{"external_id": "o-abcde"})
+	require.NoError(t, err)
+	for _, p := range grant.Policies {
+		name := "streamnative-policy-" + p.Name
+		require.Contains(t, m.dbr, name)
+		if p.ID != p.Name {
+			require.Equal(t, []string{"streamnative-policy-" + p.ID}, m.aliases[name])
+		}
+	}
 	managed := 0
-	for _, r := range m.ByType(attachType) {
-		arn := r.Inputs["policyArn"].(string)
-		prefix := r.Name[:strings.Index(r.Name, "-attach-")+len("-attach-")]
-		if strings.HasPrefix(r.Name, prefix+"arn:") {
-			managed++
-			require.Equal(t, prefix+arn, r.Name)
-			require.Equal(t, []string{prefix + arn[strings.LastIndex(arn, "/")+1:]}, m.aliases[r.Name], r.Name)
-		} else {
-			require.Empty(t, m.aliases[r.Name], "a spec policy's attachment keeps its name: %s", r.Name)
+	for _, r := range grant.Roles {
+		name := "streamnative-role-" + r.Name
+		require.Contains(t, m.dbr, name)
+		require.Equal(t, []string{"streamnative-role-" + r.ID}, m.aliases[name], "role %s was deployed as %s", r.Name, r.ID)
+		for _, a := range r.Attachments {
+			var attach, old string
+			if a.PolicyID != "" {
+				p, _ := grant.Policy(a.PolicyID)
+				attach, old = "streamnative-"+r.Name+"-attach-"+p.Name, "streamnative-"+r.ID+"-attach-"+a.PolicyID
+			} else {
+				managed++
+				attach, old = "streamnative-"+r.Name+"-attach-"+a.ARN, "streamnative-"+r.ID+"-attach-"+a.ARN[strings.LastIndex(a.ARN, "/")+1:]
+			}
+			require.Equal(t, []string{old}, m.aliases[attach], attach)
 		}
 	}
 	require.Positive(t, managed, "the preset attaches AWS managed policies")
+	for name, dbr := range m.dbr {
+		if name != "streamnative" {
+			require.True(t, dbr, "%s must be deleted before it is replaced", name)
+		}
+	}
 }
