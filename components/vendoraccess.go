@@ -230,19 +230,19 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 			return nil, err
 		}
 		roleArns[r.Name] = role.Arn
-		for _, a := range r.Attachments {
-			var arn pulumi.StringInput
-			suffix := a.PolicyID
-			if a.PolicyID != "" {
-				arn = policyByID[a.PolicyID].Arn
-			} else {
-				arn = pulumi.String(a.ARN)
-				suffix = a.ARN[strings.LastIndex(a.ARN, "/")+1:]
+		for _, an := range attachmentNames(name+"-"+r.ID+"-attach-", r.Attachments) {
+			var arn pulumi.StringInput = pulumi.String(an.att.ARN)
+			if an.att.PolicyID != "" {
+				arn = policyByID[an.att.PolicyID].Arn
 			}
-			if _, err := iam.NewRolePolicyAttachment(ctx, name+"-"+r.ID+"-attach-"+suffix, &iam.RolePolicyAttachmentArgs{
+			o := []pulumi.ResourceOption{parent}
+			if an.alias != "" {
+				o = append(o, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(an.alias)}}))
+			}
+			if _, err := iam.NewRolePolicyAttachment(ctx, an.name, &iam.RolePolicyAttachmentArgs{
 				Role:      role.Name,
 				PolicyArn: arn,
-			}, parent); err != nil {
+			}, o...); err != nil {
 				return nil, err
 			}
 		}
@@ -279,6 +279,56 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 		"instructions": pulumi.String(args.Spec.Handoff.Instructions),
 	}.ToMapOutput()
 	return va, nil
+}
+
+// attachmentName is one role attachment's logical name, and the name it had before names were
+// derived from the whole ARN, when existing stacks must be told about it.
+type attachmentName struct {
+	att   vendors.RoleAttachment
+	name  string
+	alias string
+}
+
+// attachmentNames names a role's attachments uniquely. A spec policy's attachment is named
+// after the policy's ID, as it always was (IDs are unique within a spec). A managed policy's
+// attachment is named after its whole ARN: names used to end with the ARN's last segment only,
+// so "arn:aws:iam::aws:policy/X" and "arn:aws:iam::123456789012:policy/X", or a spec policy
+// with ID "X" and a managed policy named X, gave two resources one URN and the update failed.
+// (An ARN cannot equal a spec ID: the spec resolves such a reference to its own policy. URN
+// names may hold "::", so the ARN is used as is and stays readable.)
+//
+// Renaming changes the URN of attachments already deployed under the old name, and a renamed
+// attachment would be replaced: created (a no-op, the policy is already attached), then the old
+// one deleted, which detaches the policy. So each renamed attachment carries its old name as an
+// alias, and the engine carries its state over instead. Only when the old name was unambiguous:
+// a name two attachments shared could not have been deployed (the duplicate URN failed the
+// update), the engine refuses two resources aliasing one URN, and a spec attachment still
+// uses its old name as its current one. Aliasing always (rather than keeping the old name where
+// it is unambiguous, and disambiguating only collisions) keeps a name from depending on the
+// role's other attachments: adding an attachment later never renames an existing one.
+func attachmentNames(prefix string, atts []vendors.RoleAttachment) []attachmentName {
+	oldName := func(a vendors.RoleAttachment) string {
+		if a.PolicyID != "" {
+			return prefix + a.PolicyID
+		}
+		return prefix + a.ARN[strings.LastIndex(a.ARN, "/")+1:]
+	}
+	uses := map[string]int{}
+	for _, a := range atts {
+		uses[oldName(a)]++
+	}
+	out := make([]attachmentName, 0, len(atts))
+	for _, a := range atts {
+		n := attachmentName{att: a, name: prefix + a.PolicyID}
+		if a.PolicyID == "" {
+			n.name = prefix + a.ARN
+			if old := oldName(a); uses[old] == 1 {
+				n.alias = old
+			}
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func policyIDByName(g *vendors.Grant, name string) string {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 	"github.com/stretchr/testify/require"
@@ -354,4 +356,123 @@ func TestAdoptImportsExistingResources(t *testing.T) {
 		"StreamkapInstallAccess":   "StreamkapInstallAccess",
 		"StreamkapProvisionAccess": "arn:aws:iam::" + acct + ":policy/StreamkapProvisionAccess",
 	}, imports)
+}
+
+// aliasMocks records the aliases each resource was registered with, by logical name.
+type aliasMocks struct {
+	*render.Mocks
+	mu      sync.Mutex
+	aliases map[string][]string
+}
+
+func (m *aliasMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	m.mu.Lock()
+	for _, a := range args.RegisterRPC.GetAliases() {
+		if spec := a.GetSpec(); spec != nil {
+			m.aliases[args.Name] = append(m.aliases[args.Name], spec.GetName())
+		} else {
+			m.aliases[args.Name] = append(m.aliases[args.Name], a.GetUrn())
+		}
+	}
+	m.mu.Unlock()
+	return m.Mocks.NewResource(args)
+}
+
+// collidingSpec attaches, to one role, a spec policy whose ID is a managed policy's name
+// (ReadOnlyAccess), two managed policies whose ARNs end alike (SecurityAudit), and one managed
+// policy whose last segment is unique (AmazonS3ReadOnlyAccess).
+const collidingSpec = `apiVersion: byoc-access/v1
+vendor: Acme
+name: acme
+policies:
+  - id: ReadOnlyAccess
+    name: AcmeReadOnly
+    document:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Allow
+          Action: [s3:GetObject]
+          Resource: "arn:${partition}:s3:::acme-${account_id}/*"
+roles:
+  - id: main
+    name: AcmeAccess
+    trust:
+      - actions: [sts:AssumeRole]
+        principals:
+          - type: AWS
+            identifiers: arn:aws:iam::111122223333:role/acme
+    policies:
+      - policy: ReadOnlyAccess
+      - policy: arn:aws:iam::aws:policy/ReadOnlyAccess
+      - policy: arn:aws:iam::aws:policy/SecurityAudit
+      - policy: arn:aws:iam::${account_id}:policy/SecurityAudit
+      - policy: arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess
+`
+
+// TestAttachmentNamesAreUniqueAndKeepOldStacks: attachment names come from the whole ARN, so
+// ARNs with the same last segment, or a spec ID equal to a managed policy's name, no longer
+// give two resources one URN; attachments renamed by this carry their old name as an alias
+// (when it was unambiguous), so stacks deployed before keep their attachments.
+func TestAttachmentNamesAreUniqueAndKeepOldStacks(t *testing.T) {
+	spec, err := vendors.Load("colliding.yaml", []byte(collidingSpec))
+	require.NoError(t, err)
+	m := &aliasMocks{Mocks: render.NewMocks(acct, "aws", "us-east-1"), aliases: map[string][]string{}}
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := components.NewVendorAccess(ctx, "acme", &components.VendorAccessArgs{Spec: spec, AccountID: acct, Partition: "aws"})
+		return err
+	}, pulumi.WithMocks("byoc-access", "test", m))
+	require.NoError(t, err)
+
+	byName := map[string]string{}
+	for _, r := range m.ByType(attachType) {
+		_, dup := byName[r.Name]
+		require.False(t, dup, "two attachments share the logical name %q (so the URN)", r.Name)
+		byName[r.Name] = r.Inputs["policyArn"].(string)
+	}
+	require.Equal(t, map[string]string{
+		"acme-main-attach-ReadOnlyAccess":                                 "arn:aws:iam::" + acct + ":policy/AcmeReadOnly",
+		"acme-main-attach-arn:aws:iam::aws:policy/ReadOnlyAccess":         "arn:aws:iam::aws:policy/ReadOnlyAccess",
+		"acme-main-attach-arn:aws:iam::aws:policy/SecurityAudit":          "arn:aws:iam::aws:policy/SecurityAudit",
+		"acme-main-attach-arn:aws:iam::" + acct + ":policy/SecurityAudit": "arn:aws:iam::" + acct + ":policy/SecurityAudit",
+		"acme-main-attach-arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+	}, byName)
+
+	attachAliases := map[string][]string{}
+	for name := range byName {
+		if a := m.aliases[name]; a != nil {
+			attachAliases[name] = a
+		}
+	}
+	require.Equal(t, map[string][]string{
+		// The only renamed attachment whose old name was its own: existing stacks move it
+		// instead of replacing it.
+		"acme-main-attach-arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess": {"acme-main-attach-AmazonS3ReadOnlyAccess"},
+	}, attachAliases, "a spec policy's attachment keeps its name; ambiguous old names get no alias")
+}
+
+// TestPresetAttachmentsAliasTheirOldNames: the presets' managed attachments, deployed before
+// names came from the whole ARN, are aliased to the names they were deployed under.
+func TestPresetAttachmentsAliasTheirOldNames(t *testing.T) {
+	spec, err := vendors.Preset("streamnative")
+	require.NoError(t, err)
+	m := &aliasMocks{Mocks: render.NewMocks(acct, "aws", "us-east-1"), aliases: map[string][]string{}}
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := components.NewVendorAccess(ctx, "streamnative", &components.VendorAccessArgs{Spec: spec, AccountID: acct, Partition: "aws",
+			Params: map[string]any{"external_id": "o-abcde"}})
+		return err
+	}, pulumi.WithMocks("byoc-access", "test", m))
+	require.NoError(t, err)
+	managed := 0
+	for _, r := range m.ByType(attachType) {
+		arn := r.Inputs["policyArn"].(string)
+		prefix := r.Name[:strings.Index(r.Name, "-attach-")+len("-attach-")]
+		if strings.HasPrefix(r.Name, prefix+"arn:") {
+			managed++
+			require.Equal(t, prefix+arn, r.Name)
+			require.Equal(t, []string{prefix + arn[strings.LastIndex(arn, "/")+1:]}, m.aliases[r.Name], r.Name)
+		} else {
+			require.Empty(t, m.aliases[r.Name], "a spec policy's attachment keeps its name: %s", r.Name)
+		}
+	}
+	require.Positive(t, managed, "the preset attaches AWS managed policies")
 }
