@@ -1,0 +1,185 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"github.com/byoc-access/byoc-access/internal/pulumicli"
+)
+
+// realCLI is the Pulumi CLI the project pins (pulumicli.Version), or a skip.
+func realCLI(t *testing.T) auto.PulumiCommand {
+	t.Helper()
+	cmd, err := pulumicli.Find()
+	if err != nil {
+		t.Skipf("needs the real Pulumi CLI: %v", err)
+	}
+	return cmd
+}
+
+// engineWorkspace is a workspace running program on backend (a fresh file backend when ""),
+// with the environment the Runner gives its CLIs.
+func engineWorkspace(t *testing.T, cmd auto.PulumiCommand, backend string, program pulumi.RunFunc) auto.Workspace {
+	t.Helper()
+	if backend == "" {
+		backend = "file://" + t.TempDir()
+	}
+	ws, err := auto.NewLocalWorkspace(context.Background(), auto.Program(program), auto.Pulumi(cmd),
+		auto.Project(workspace.Project{Name: tokens.PackageName("byoc-access"), Runtime: workspace.NewProjectRuntimeInfo("go", nil)}),
+		auto.SecretsProvider("passphrase"),
+		auto.EnvVars(map[string]string{
+			"PULUMI_BACKEND_URL":                          backend,
+			"PULUMI_CONFIG_PASSPHRASE":                    "correct horse battery staple",
+			"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+			"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+			"PULUMI_SKIP_CONFIRMATIONS":                   "true",
+		}))
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(ws.WorkDir()) })
+	return ws
+}
+
+func newStack(t *testing.T, ws auto.Workspace, name string) {
+	t.Helper()
+	_, err := auto.NewStack(context.Background(), name, ws)
+	require.NoError(t, err)
+}
+
+// awsThrottled is how the AWS provider (pulumi-aws v6) reports a call AWS throttled after the
+// SDK's retries.
+const awsThrottled = "creating IAM Role (StubRole): operation error IAM: CreateRole, https response error StatusCode: 400, RequestID: 6c1b6e4e-0000-4000-8000-000000000000, api error Throttling: Rate exceeded"
+
+// TestCLIMessagesFromTheRealCLI makes the pinned CLI print every message climessages.go matches,
+// and checks the matcher and the classification still catch it. When a CLI upgrade rewords one
+// of them, this fails, naming it.
+func TestCLIMessagesFromTheRealCLI(t *testing.T) {
+	cmd := realCLI(t)
+	ctx := context.Background()
+
+	t.Run("lock held", func(t *testing.T) {
+		backend := "file://" + t.TempDir()
+		started, release := make(chan struct{}), make(chan struct{})
+		holder := engineWorkspace(t, cmd, backend, func(pctx *pulumi.Context) error {
+			// The update holds the stack's lock while its program runs.
+			close(started)
+			<-release
+			return nil
+		})
+		newStack(t, holder, "locked")
+		done := make(chan error, 1)
+		go func() {
+			_, err := runEngine(ctx, holder, engineOp{Command: "up", Stack: "locked"})
+			done <- err
+		}()
+		select {
+		case <-started:
+		case err := <-done:
+			t.Fatalf("the holding update ended early: %v", err)
+		case <-time.After(60 * time.Second):
+			t.Fatal("the holding update never ran its program")
+		}
+		second := engineWorkspace(t, cmd, backend, func(*pulumi.Context) error { return nil })
+		_, err := runEngine(ctx, second, engineOp{Command: "up", Stack: "locked"})
+		close(release)
+		require.NoError(t, <-done)
+		require.Error(t, err)
+		require.True(t, isLockHeldMessage(err.Error()), "the CLI's lock message changed: %v", err)
+		require.NotEmpty(t, lockHolder(err.Error()), "the CLI's lock holder line changed: %v", err)
+		ae := classify(ctx, "111111111111", err)
+		require.Equal(t, KindLockHeld, ae.Kind)
+		require.Contains(t, ae.Reason, "(pid ")
+		require.True(t, retryable(ae, true))
+	})
+
+	t.Run("no stack named", func(t *testing.T) {
+		ws := engineWorkspace(t, cmd, "", func(*pulumi.Context) error { return nil })
+		_, err := runEngine(ctx, ws, engineOp{Command: "destroy", Stack: "never-created", Remove: true})
+		require.Error(t, err)
+		require.True(t, IsNoStack(err), "the CLI's missing-stack message changed: %v", err)
+	})
+
+	t.Run("plugin missing", func(t *testing.T) {
+		ws := engineWorkspace(t, cmd, "", func(pctx *pulumi.Context) error {
+			var r Flaky
+			return pctx.RegisterResource("nosuchprovider:index:Thing", "thing", pulumi.Map{}, &r)
+		})
+		newStack(t, ws, "noplugin")
+		_, err := runEngine(ctx, ws, engineOp{Command: "up", Stack: "noplugin"})
+		var re *ResourceError
+		require.ErrorAs(t, err, &re, "a missing plugin is reported on the provider resource")
+		require.Contains(t, re.URN, "pulumi:providers:nosuchprovider")
+		require.True(t, isPluginMissingMessage(re.Message), "the CLI's missing-plugin message changed: %q", re.Message)
+		ae := classify(ctx, "111111111111", err)
+		require.Equal(t, KindPluginMissing, ae.Kind)
+		require.Contains(t, ae.Reason, "pulumi-resource-nosuchprovider")
+	})
+
+	t.Run("throttled by the provider", func(t *testing.T) {
+		UseTestProvider(t)
+		ws := engineWorkspace(t, cmd, "", func(pctx *pulumi.Context) error {
+			_, err := NewFlaky(pctx, "role", awsThrottled)
+			return err
+		})
+		newStack(t, ws, "throttled")
+		_, err := runEngine(ctx, ws, engineOp{Command: "up", Stack: "throttled"})
+		var re *ResourceError
+		require.ErrorAs(t, err, &re)
+		require.Contains(t, re.URN, "::"+FlakyType+"::role")
+		require.True(t, isThrottlingMessage(re.Message), "the provider's message did not reach the event log as given: %q", re.Message)
+		ae := classify(ctx, "111111111111", err)
+		require.Equal(t, KindThrottled, ae.Kind)
+		require.Contains(t, ae.Reason, "api error Throttling: Rate exceeded")
+		require.True(t, retryable(ae, false))
+	})
+}
+
+// TestProgramErrorsAreTyped: the program's own error comes from the language server that ran
+// it, not from the CLI's text, so whatever its words it is a program error, and never retried.
+func TestProgramErrorsAreTyped(t *testing.T) {
+	cmd := realCLI(t)
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		program pulumi.RunFunc
+		reason  string
+	}{
+		{"mentions throttling", func(*pulumi.Context) error { return errors.New("VendorAccess vendor: lookup failed: " + awsThrottled) },
+			"VendorAccess vendor: lookup failed: " + awsThrottled},
+		{"mentions rate exceeded", func(*pulumi.Context) error { return errors.New("Rate exceeded") }, "Rate exceeded"},
+		{"mentions a lock and a missing stack", func(*pulumi.Context) error {
+			return errors.New("the stack is currently locked by a colleague; no stack named x; [409] Conflict")
+		}, "the stack is currently locked by a colleague; no stack named x; [409] Conflict"},
+		{"mentions a missing plugin", func(*pulumi.Context) error { return errors.New("no resource plugin 'x' found") }, "no resource plugin 'x' found"},
+		{"panics", func(*pulumi.Context) error { panic("Throttling: Rate exceeded") },
+			"go inline source runtime error, an unhandled panic occurred: Throttling: Rate exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ws := engineWorkspace(t, cmd, "", tt.program)
+			newStack(t, ws, "prog")
+			_, err := runEngine(ctx, ws, engineOp{Command: "up", Stack: "prog"})
+			var pe *ProgramError
+			require.ErrorAs(t, err, &pe)
+			require.Equal(t, "prog", pe.Stack)
+			ae := classify(ctx, "111111111111", err)
+			require.Equal(t, KindProgram, ae.Kind)
+			require.Equal(t, tt.reason, ae.Reason)
+			require.True(t, IsProgramError(ae))
+			require.False(t, IsThrottled(ae))
+			require.False(t, IsLockHeld(ae))
+			require.False(t, IsNoStack(err))
+			for _, waitLock := range []bool{false, true} {
+				require.False(t, retryable(ae, waitLock), "a program error is not retried")
+			}
+		})
+	}
+}
