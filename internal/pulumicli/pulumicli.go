@@ -19,6 +19,20 @@ import (
 // Version is the CLI version the project's Automation API expects (sdk/v3 is pinned to it).
 const Version = "3.250.0"
 
+// EngineVersions is the range of CLI versions the rollout's single-process engine is tested
+// against: it passes the CLI flags the Automation API uses internally (--client, --exec-kind,
+// --event-log, all hidden, so any release may change them), serves the program itself, and
+// reads the engine's event log. rollout/contract_test.go runs each CLI it is given and fails
+// when that behaviour changes. A CLI outside the range still works, through the public
+// auto.Stack operations (slower: several CLI processes per account). Widen it only after the
+// contract tests pass on the new versions.
+const EngineVersions = ">=3.250.0 <3.251.0"
+
+var engineRange = semver.MustParseRange(EngineVersions)
+
+// EngineSupported reports whether the single-process engine may drive CLI version v.
+func EngineSupported(v semver.Version) bool { return engineRange(v) }
+
 // AWSPluginVersion is the pulumi-aws version the project's SDK is generated from.
 const AWSPluginVersion = "6.83.0"
 
@@ -80,8 +94,19 @@ func find(candidates []string) (auto.PulumiCommand, error) {
 		// record it, but need not judge it again.
 		return auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, Version: min, SkipVersionCheck: true})
 	}
-	return nil, fmt.Errorf("no Pulumi CLI v%s: run scripts/install-pulumi.sh, which builds and caches it (or set PULUMI_CLI to a pulumi v%s or newer); tried %s",
-		Version, Version, strings.Join(tried, "; "))
+	return nil, &NotFoundError{Tried: tried}
+}
+
+// NotFoundError says no usable Pulumi CLI was found, and how to get one. Callers tell it apart
+// from bad input with errors.As.
+type NotFoundError struct {
+	// Tried is each candidate looked at, with why it was not used.
+	Tried []string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no Pulumi CLI v%s: run scripts/install-pulumi.sh, which builds and caches it (or set PULUMI_CLI to a pulumi v%s or newer); tried %s",
+		Version, Version, strings.Join(e.Tried, "; "))
 }
 
 // CachedPath is where scripts/install-pulumi.sh caches the CLI it builds.
