@@ -85,16 +85,33 @@ func find(candidates []string) (auto.PulumiCommand, error) {
 			tried = append(tried, fmt.Sprintf("%s: version %s is older than %s", c, v, min))
 			continue
 		}
-		// NewPulumiCommand looks for Root/bin/pulumi, so give it a root whose bin holds c.
-		root, err := rootFor(c)
-		if err != nil {
-			return nil, err
-		}
-		// The version was just checked; NewPulumiCommand still runs `pulumi version` once to
-		// record it, but need not judge it again.
-		return auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, Version: min, SkipVersionCheck: true})
+		return command(c)
 	}
 	return nil, &NotFoundError{Tried: tried}
+}
+
+// At returns the command for one given pulumi binary of Version or newer, for tests that run
+// several CLIs (the engine's contract tests).
+func At(bin string) (auto.PulumiCommand, error) {
+	v, err := version(bin)
+	if err != nil {
+		return nil, fmt.Errorf("pulumi CLI %s: %w", bin, err)
+	}
+	if min := semver.MustParse(Version); v.LT(min) {
+		return nil, fmt.Errorf("pulumi CLI %s: version %s is older than %s", bin, v, min)
+	}
+	return command(bin)
+}
+
+func command(bin string) (auto.PulumiCommand, error) {
+	// NewPulumiCommand looks for Root/bin/pulumi, so give it a root whose bin holds bin.
+	root, err := rootFor(bin)
+	if err != nil {
+		return nil, err
+	}
+	// The version was just checked; NewPulumiCommand still runs `pulumi version` once to
+	// record it, but need not judge it again.
+	return auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, Version: semver.MustParse(Version), SkipVersionCheck: true})
 }
 
 // NotFoundError says no usable Pulumi CLI was found, and how to get one. Callers tell it apart
