@@ -52,9 +52,9 @@ func lockHolder(text string) string {
 //	error: no stack named '111111111111' found
 const noStackMessage = "no stack named"
 
-// IsNoStack reports whether an engine operation failed because its stack is not in the
+// isNoStack reports whether an engine operation failed because its stack is not in the
 // backend (removed since the run listed it, e.g. by an earlier attempt).
-func IsNoStack(err error) bool {
+func isNoStack(err error) bool {
 	var pe *ProgramError
 	if err == nil || errors.As(err, &pe) {
 		return false

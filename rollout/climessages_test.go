@@ -104,7 +104,7 @@ func TestCLIMessagesFromTheRealCLI(t *testing.T) {
 		ws := engineWorkspace(t, cmd, "", func(*pulumi.Context) error { return nil })
 		_, err := runEngine(ctx, ws, engineOp{Command: "destroy", Stack: "never-created", Remove: true})
 		require.Error(t, err)
-		require.True(t, IsNoStack(err), "the CLI's missing-stack message changed: %v", err)
+		require.True(t, isNoStack(err), "the CLI's missing-stack message changed: %v", err)
 	})
 
 	t.Run("plugin missing", func(t *testing.T) {
@@ -176,7 +176,7 @@ func TestProgramErrorsAreTyped(t *testing.T) {
 			require.True(t, IsProgramError(ae))
 			require.False(t, IsThrottled(ae))
 			require.False(t, IsLockHeld(ae))
-			require.False(t, IsNoStack(err))
+			require.False(t, isNoStack(err))
 			for _, waitLock := range []bool{false, true} {
 				require.False(t, retryable(ae, waitLock), "a program error is not retried")
 			}

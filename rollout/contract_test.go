@@ -170,7 +170,7 @@ func TestEngineContract(t *testing.T) {
 			// A stack that is not there: a non-zero exit before any event.
 			_, err = runEngine(ctx, ws, engineOp{Command: "up", Stack: "contract"})
 			require.NotZero(t, exitCode(t, err))
-			require.True(t, IsNoStack(err))
+			require.True(t, isNoStack(err))
 		})
 	}
 }

@@ -9,11 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -28,6 +28,14 @@ import (
 // update with three more (`stack output` twice, `stack history` once) to build its result.
 // On 2 cores those processes are most of a first rollout's cost. Everything the rollout needs
 // from them is in the engine's own event log: the change summary and the stack's outputs.
+//
+// That speed rests on CLI behaviour that is not public: the hidden flags the Automation API
+// passes (--client, --exec-kind, --event-log), this file's copy of its language server, and the
+// event log's shape. So it is used only with CLIs in pulumicli.EngineVersions, the range
+// contract_test.go has checked; any other CLI gets the same operations through auto.Stack
+// (engine_auto.go). Failures come back typed where the CLI allows: the program's own error as
+// the language server recorded it (ProgramError), a failed resource as the event log reports it
+// (ResourceError); the rest is the CLI's text, read only through climessages.go.
 
 // engineOp is one engine operation on a named stack.
 type engineOp struct {
@@ -71,7 +79,10 @@ func (e *engineError) Error() string {
 
 func (e *engineError) Unwrap() error { return e.err }
 
-// runEngine runs op for the workspace's inline program in a single CLI process.
+// runEngine runs op for the workspace's inline program in a single CLI process, or through
+// auto.Stack when the CLI is outside pulumicli.EngineVersions. A failure is a *ProgramError when
+// the program itself failed, a *ResourceError when the engine reported a resource's failure,
+// else the CLI's error.
 func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResult, error) {
 	if op.Command != "up" && op.Command != "preview" && op.Command != "destroy" {
 		return nil, fmt.Errorf("engine: unsupported command %q", op.Command)
@@ -245,7 +256,7 @@ func scanEvents(path string, fn func(apitype.EngineEvent)) error {
 // URN (or, by other runtimes, on the stack resource), so it is not one.
 func failedResource(e apitype.EngineEvent) (urn, message string, ok bool) {
 	d := e.DiagnosticEvent
-	if d == nil || d.Severity != "error" || d.URN == "" || strings.Contains(d.URN, "::pulumi:pulumi:Stack::") {
+	if d == nil || d.Severity != "error" || d.URN == "" || resource.URN(d.URN).Type() == resource.RootStackType {
 		return "", "", false
 	}
 	return d.URN, d.Message, true
