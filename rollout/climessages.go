@@ -21,14 +21,17 @@ import (
 //	  file:///state/.pulumi/locks/organization/byoc-access/1/x.json: created by alice@ci-7 (pid 4242) at 2026-01-02T03:04:05Z
 const lockHeldMessage = "the stack is currently locked by"
 
-// serviceConflictMessage is Pulumi Cloud's answer to an update on a stack another update holds,
-// as the CLI prints it (v3.250.0 formats service errors as "[CODE] STATUS: MESSAGE"):
+// serviceConflictMessage is how the CLI prints Pulumi Cloud's 409 answer to an update of a
+// stack another update holds. v3.250.0 prints a service error as "[CODE] MESSAGE" with the
+// service's message, which is "Conflict: Another update is currently in progress.":
 //
 //	error: [409] Conflict: Another update is currently in progress.
 //
-// auto.IsConcurrentUpdateError reads the same text, but only in the Automation API's own
-// errors. It needs Pulumi Cloud, so no test here drives it offline.
-const serviceConflictMessage = "[409] Conflict"
+// Only the "[409] " frame is the CLI's; the message is the service's, so the matcher reads the
+// frame alone: for an engine operation a 409 means a conflicting update. (auto.
+// IsConcurrentUpdateError reads the whole line, and only in the Automation API's own errors.)
+// climessages_test.go drives the real CLI against a stand-in for the service.
+const serviceConflictMessage = "[409] "
 
 // isLockHeldMessage reports whether CLI output says another update holds the stack.
 func isLockHeldMessage(text string) bool {

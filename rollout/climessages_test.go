@@ -3,6 +3,9 @@ package rollout
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -100,6 +103,22 @@ func TestCLIMessagesFromTheRealCLI(t *testing.T) {
 		require.True(t, retryable(ae, true))
 	})
 
+	t.Run("service conflict", func(t *testing.T) {
+		for _, message := range []string{
+			"Conflict: Another update is currently in progress.", // Pulumi Cloud's words
+			"Another update is currently in progress.",
+		} {
+			service := fakeService(t, message)
+			ws := engineWorkspace(t, cmd, service, func(*pulumi.Context) error { return nil })
+			_, err := runEngine(ctx, ws, engineOp{Command: "up", Stack: "org/byoc-access/busy"})
+			require.Error(t, err)
+			require.True(t, isLockHeldMessage(err.Error()), "the CLI's service error format changed: %v", err)
+			ae := classify(ctx, "111111111111", err)
+			require.Equal(t, KindLockHeld, ae.Kind, "%v", err)
+			require.Contains(t, ae.Reason, "locked by another update")
+		}
+	})
+
 	t.Run("no stack named", func(t *testing.T) {
 		ws := engineWorkspace(t, cmd, "", func(*pulumi.Context) error { return nil })
 		_, err := runEngine(ctx, ws, engineOp{Command: "destroy", Stack: "never-created", Remove: true})
@@ -182,4 +201,31 @@ func TestProgramErrorsAreTyped(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeService stands in for Pulumi Cloud as far as `pulumi up` v3.250.0 goes before it
+// creates the update: the user, the stack, config encryption (nothing to encrypt), and the
+// update, answered 409 with message as a busy stack is.
+func fakeService(t *testing.T, message string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/api/user":
+			fmt.Fprint(w, `{"githubLogin":"alice","name":"alice","organizations":[{"githubLogin":"org","name":"org"}]}`)
+		case r.URL.Path == "/api/stacks/org/byoc-access/busy":
+			fmt.Fprint(w, `{"orgName":"org","projectName":"byoc-access","stackName":"busy","tags":{},"version":1}`)
+		case r.URL.Path == "/api/stacks/org/byoc-access/busy/update" && r.Method == http.MethodPost:
+			w.WriteHeader(http.StatusConflict)
+			fmt.Fprintf(w, `{"code":409,"message":%q}`, message)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"code":404,"message":"Not found"}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	// The CLI keeps its login in PULUMI_HOME: a private one, with the token it needs.
+	t.Setenv("PULUMI_HOME", t.TempDir())
+	t.Setenv("PULUMI_ACCESS_TOKEN", "pul-fake-token")
+	return srv.URL
 }
