@@ -261,3 +261,42 @@ func TestEngineFallsBackOutsideTheSupportedRange(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineKeepsRenamedResourcesByAlias checks, with the real CLI, what components.
+// VendorAccess relies on when it renames policy attachments after their whole ARN: a logical
+// name may hold the ARN's "::", and a child renamed with its old name as an alias is the same
+// resource to the engine (no replacement, which for an attachment would detach the policy).
+func TestEngineKeepsRenamedResourcesByAlias(t *testing.T) {
+	cmd := realCLI(t)
+	UseTestProvider(t)
+	ctx := context.Background()
+	const oldName = "acme-main-attach-AmazonS3ReadOnlyAccess"
+	const newName = "acme-main-attach-arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+	program := func(name string, aliased bool) pulumi.RunFunc {
+		return func(pctx *pulumi.Context) error {
+			var c contractComponent
+			if err := pctx.RegisterComponentResource("byoc-access:index:VendorAccess", "acme", &c); err != nil {
+				return err
+			}
+			opts := []pulumi.ResourceOption{pulumi.Parent(&c)}
+			if aliased {
+				opts = append(opts, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(oldName)}}))
+			}
+			_, err := NewFlaky(pctx, name, "", opts...)
+			return err
+		}
+	}
+	backend := "file://" + t.TempDir()
+	up := func(p pulumi.RunFunc) map[string]int {
+		ws := engineWorkspace(t, cmd, backend, p)
+		res, err := runEngine(ctx, ws, engineOp{Command: "up", Stack: "alias"})
+		require.NoError(t, err)
+		return res.Changes
+	}
+	newStack(t, engineWorkspace(t, cmd, backend, program(oldName, false)), "alias")
+	require.Equal(t, map[string]int{"create": 3}, up(program(oldName, false)), "deployed under the old name")
+	require.Equal(t, map[string]int{"same": 3}, up(program(newName, true)), "renamed with an alias: the same resource")
+	require.Equal(t, map[string]int{"same": 3}, up(program(newName, true)), "and stays so")
+	// Without the alias the rename is a create and a delete.
+	require.Equal(t, map[string]int{"create": 1, "delete": 1, "same": 2}, up(program(oldName+"-2", false)))
+}
