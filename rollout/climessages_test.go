@@ -7,9 +7,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
@@ -228,4 +235,75 @@ func fakeService(t *testing.T, message string) string {
 	t.Setenv("PULUMI_HOME", t.TempDir())
 	t.Setenv("PULUMI_ACCESS_TOKEN", "pul-fake-token")
 	return srv.URL
+}
+
+// TestKilledCLIIsNotAProgramError: when the CLI dies under a running program (SIGKILL, as a
+// lost runner or the OOM killer does it), the program's engine calls fail and it returns that
+// error; the failure is the CLI's, not the program's.
+func TestKilledCLIIsNotAProgramError(t *testing.T) {
+	real := realCLI(t)
+	// The single-process engine, and auto.Stack's path (a CLI outside the engine's range).
+	for _, v := range []string{pulumicli.Version, "3.251.0"} {
+		t.Run(v, func(t *testing.T) {
+			var notice strings.Builder
+			fallbackNotice = &notice
+			t.Cleanup(func() { fallbackNotice = os.Stderr })
+			cli := &versionedCLI{PulumiCommand: real, version: semver.MustParse(v)}
+			started := make(chan struct{})
+			var once sync.Once
+			ws := engineWorkspace(t, cli, "", func(pctx *pulumi.Context) error {
+				once.Do(func() { close(started) })
+				for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+					if err := pctx.Log.Debug("working", nil); err != nil {
+						return fmt.Errorf("VendorAccess vendor: %w", err)
+					}
+				}
+				return nil
+			})
+			newStack(t, ws, "killed-cli")
+			done := make(chan error, 1)
+			go func() {
+				_, err := runEngine(context.Background(), ws, engineOp{Command: "up", Stack: "killed-cli"})
+				done <- err
+			}()
+			select {
+			case <-started:
+			case err := <-done:
+				t.Fatalf("the update ended before its program ran: %v", err)
+			case <-time.After(60 * time.Second):
+				t.Fatal("the program never ran")
+			}
+			require.NoError(t, syscall.Kill(upProcess(t, "killed-cli"), syscall.SIGKILL))
+			err := <-done
+			require.Error(t, err)
+			var pe *ProgramError
+			require.False(t, errors.As(err, &pe), "a killed CLI is not a program error: %v", err)
+			ae := classify(context.Background(), "111111111111", err)
+			require.Equal(t, KindEngine, ae.Kind)
+			require.Contains(t, ae.Reason, "signal: killed")
+		})
+	}
+}
+
+// upProcess finds the `pulumi up` process working on a stack.
+func upProcess(t *testing.T, stack string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if filepath.Base(args[0]) == "pulumi" && slices.Contains(args, "up") && slices.Contains(args, stack) {
+			return pid
+		}
+	}
+	t.Fatalf("no pulumi up process for stack %s", stack)
+	return 0
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 
@@ -131,8 +132,9 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 		progress = []io.Writer{op.Log}
 	}
 	if _, err := runCLI(ctx, ws, progress, args...); err != nil {
-		// The CLI has exited, so the program's run (if any) is over and recorded.
-		if perr := server.programError(); perr != nil {
+		// A CLI killed by a signal took the engine with it, and the program's error is then
+		// only that its engine calls failed: not the program's failure.
+		if perr := server.programError(); perr != nil && !killed(err) {
 			return nil, &ProgramError{Stack: op.Stack, Err: perr, Engine: err}
 		}
 		if urn, msg := resourceFailure(eventLog); urn != "" {
@@ -165,6 +167,13 @@ func runCLI(ctx context.Context, ws auto.Workspace, progress []io.Writer, args .
 		return stdout, &engineError{command: command, stdout: stdout, stderr: stderr, code: code, err: err}
 	}
 	return stdout, nil
+}
+
+// killed reports whether a CLI process was ended by a signal (SIGKILL from a lost runner or
+// the OOM killer; SIGINT and SIGKILL from a cancelled context) rather than exiting.
+func killed(err error) bool {
+	var xe *exec.ExitError
+	return errors.As(err, &xe) && !xe.Exited()
 }
 
 // lastUpdate reads a stack's newest update and its outputs in two CLI processes, where
@@ -313,7 +322,10 @@ type programServer struct {
 
 // programError is the error the program returned in its last run, nil when it succeeded or
 // never ran. One server serves one operation on one stack, so this is that stack's program.
+// It waits for a run still in flight: a CLI that exits normally has waited for the program
+// already, but one that was killed has not (Close waits for it anyway).
 func (s *programServer) programError() error {
+	s.running.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.failed

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 )
@@ -130,7 +133,10 @@ func runAuto(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResult
 		mu.Lock()
 		perr, urn, message := failed, urn, message
 		mu.Unlock()
-		if perr != nil {
+		// auto's errors do not expose the CLI's exit status (the fast path's killed()), so a
+		// CLI that died under the program is told by the program's error: its engine calls
+		// failed because the engine was gone.
+		if perr != nil && !engineGone(perr) {
 			return nil, &ProgramError{Stack: op.Stack, Err: perr, Engine: err}
 		}
 		if urn != "" {
@@ -142,6 +148,18 @@ func runAuto(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResult
 		res.Changes = map[string]int{}
 	}
 	return res, nil
+}
+
+// engineGone reports whether a program's error is only that the engine it talks to went away
+// (the CLI died under it): an engine call's gRPC status, Unavailable or Canceled, still in the
+// error's chain. A program that wraps errors without %w hides it, and is taken at its word.
+func engineGone(err error) bool {
+	var se interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.GRPCStatus().Code()
+	return c == codes.Unavailable || c == codes.Canceled
 }
 
 func changeCounts(m *map[string]int) map[string]int {
