@@ -8,17 +8,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/byoc-access/byoc-access/internal/pulumicli"
 )
 
 // The fleet's hot paths (up and preview of an account's stack) run as one CLI process each.
@@ -26,6 +29,14 @@ import (
 // update with three more (`stack output` twice, `stack history` once) to build its result.
 // On 2 cores those processes are most of a first rollout's cost. Everything the rollout needs
 // from them is in the engine's own event log: the change summary and the stack's outputs.
+//
+// That speed rests on CLI behaviour that is not public: the hidden flags the Automation API
+// passes (--client, --exec-kind, --event-log), this file's copy of its language server, and the
+// event log's shape. So it is used only with CLIs in pulumicli.EngineVersions, the range
+// contract_test.go has checked; any other CLI gets the same operations through auto.Stack
+// (engine_auto.go). Failures come back typed where the CLI allows: the program's own error as
+// the language server recorded it (ProgramError), a failed resource as the event log reports it
+// (ResourceError); the rest is the CLI's text, read only through climessages.go.
 
 // engineOp is one engine operation on a named stack.
 type engineOp struct {
@@ -39,6 +50,10 @@ type engineOp struct {
 	Remove bool
 	// Log, when set, receives the CLI's progress output and errors (the account's log file).
 	Log *os.File
+
+	// eventLog, when set, is where the engine writes its event log, kept afterwards (the
+	// contract tests read it); by default a temporary file.
+	eventLog string
 }
 
 // engineResult is what the rollout keeps of an operation.
@@ -65,7 +80,10 @@ func (e *engineError) Error() string {
 
 func (e *engineError) Unwrap() error { return e.err }
 
-// runEngine runs op for the workspace's inline program in a single CLI process.
+// runEngine runs op for the workspace's inline program in a single CLI process, or through
+// auto.Stack when the CLI is outside pulumicli.EngineVersions. A failure is a *ProgramError when
+// the program itself failed, a *ResourceError when the engine reported a resource's failure,
+// else the CLI's error.
 func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResult, error) {
 	if op.Command != "up" && op.Command != "preview" && op.Command != "destroy" {
 		return nil, fmt.Errorf("engine: unsupported command %q", op.Command)
@@ -74,18 +92,25 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 	if program == nil {
 		return nil, errors.New("engine: the workspace has no inline program")
 	}
+	if v := ws.PulumiCommand().Version(); !pulumicli.EngineSupported(v) {
+		noteFallback(v)
+		return runAuto(ctx, ws, op)
+	}
 	server, err := serveProgram(program)
 	if err != nil {
 		return nil, fmt.Errorf("engine: start the program's language server: %w", err)
 	}
 	defer server.Close()
 
-	logDir, err := os.MkdirTemp("", "byoc-events-")
-	if err != nil {
-		return nil, fmt.Errorf("engine: event log: %w", err)
+	eventLog := op.eventLog
+	if eventLog == "" {
+		logDir, err := os.MkdirTemp("", "byoc-events-")
+		if err != nil {
+			return nil, fmt.Errorf("engine: event log: %w", err)
+		}
+		defer os.RemoveAll(logDir)
+		eventLog = filepath.Join(logDir, "events.jsonl")
 	}
-	defer os.RemoveAll(logDir)
-	eventLog := filepath.Join(logDir, "events.jsonl")
 
 	args := []string{op.Command}
 	if op.Command != "preview" {
@@ -107,6 +132,14 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 		progress = []io.Writer{op.Log}
 	}
 	if _, err := runCLI(ctx, ws, progress, args...); err != nil {
+		// A CLI killed by a signal took the engine with it, and the program's error is then
+		// only that its engine calls failed: not the program's failure.
+		if perr := server.programError(); perr != nil && !killed(err) {
+			return nil, &ProgramError{Stack: op.Stack, Err: perr, Engine: err}
+		}
+		if urn, msg := resourceFailure(eventLog); urn != "" {
+			return nil, &ResourceError{Stack: op.Stack, URN: urn, Message: msg, Engine: err}
+		}
 		return nil, err
 	}
 	res, err := readEventLog(eventLog, op.Command == "up")
@@ -134,6 +167,13 @@ func runCLI(ctx context.Context, ws auto.Workspace, progress []io.Writer, args .
 		return stdout, &engineError{command: command, stdout: stdout, stderr: stderr, code: code, err: err}
 	}
 	return stdout, nil
+}
+
+// killed reports whether a CLI process was ended by a signal (SIGKILL from a lost runner or
+// the OOM killer; SIGINT and SIGKILL from a cancelled context) rather than exiting.
+func killed(err error) bool {
+	var xe *exec.ExitError
+	return errors.As(err, &xe) && !xe.Exited()
 }
 
 // lastUpdate reads a stack's newest update and its outputs in two CLI processes, where
@@ -175,20 +215,8 @@ func maskedOutputs(ctx context.Context, ws auto.Workspace, stack string) (auto.O
 // readEventLog takes the change summary and, for an update, the stack's outputs from an
 // engine event log (one JSON event per line).
 func readEventLog(path string, outputs bool) (*engineResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	res := &engineResult{}
-	sc := bufio.NewScanner(f)
-	// Events carry whole resource states; IAM policies make them long.
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for line := 1; sc.Scan(); line++ {
-		var e apitype.EngineEvent
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("event log line %d: %w", line, err)
-		}
+	err := scanEvents(path, func(e apitype.EngineEvent) {
 		switch {
 		case e.SummaryEvent != nil:
 			res.Changes = map[string]int{}
@@ -199,8 +227,8 @@ func readEventLog(path string, outputs bool) (*engineResult, error) {
 			e.ResOutputsEvent.Metadata.New != nil:
 			res.Outputs = stackOutputs(e.ResOutputsEvent.Metadata.New.Outputs)
 		}
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	if res.Changes == nil {
@@ -210,6 +238,48 @@ func readEventLog(path string, outputs bool) (*engineResult, error) {
 		res.Outputs = auto.OutputMap{}
 	}
 	return res, nil
+}
+
+// scanEvents calls fn with each event of an engine event log (one JSON event per line).
+func scanEvents(path string, fn func(apitype.EngineEvent)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	// Events carry whole resource states; IAM policies make them long.
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		var e apitype.EngineEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return fmt.Errorf("event log line %d: %w", line, err)
+		}
+		fn(e)
+	}
+	return sc.Err()
+}
+
+// failedResource reports whether an event is the engine's error about one resource: an
+// error diagnostic with the resource's URN. The program's own failure is reported without a
+// URN (or, by other runtimes, on the stack resource), so it is not one.
+func failedResource(e apitype.EngineEvent) (urn, message string, ok bool) {
+	d := e.DiagnosticEvent
+	if d == nil || d.Severity != "error" || d.URN == "" || resource.URN(d.URN).Type() == resource.RootStackType {
+		return "", "", false
+	}
+	return d.URN, d.Message, true
+}
+
+// resourceFailure finds the first failed resource in a failed operation's event log; "" when
+// none failed (or the log cannot be read: the CLI may have stopped before writing it).
+func resourceFailure(path string) (urn, message string) {
+	_ = scanEvents(path, func(e apitype.EngineEvent) {
+		if u, m, ok := failedResource(e); ok && urn == "" {
+			urn, message = u, m
+		}
+	})
+	return urn, message
 }
 
 // secretSig marks a secret value in serialized engine state.
@@ -244,6 +314,21 @@ type programServer struct {
 	done    <-chan error
 	running sync.WaitGroup
 	once    sync.Once
+
+	mu sync.Mutex
+	// failed is the error the program itself returned (or its panic) in the last run.
+	failed error
+}
+
+// programError is the error the program returned in its last run, nil when it succeeded or
+// never ran. One server serves one operation on one stack, so this is that stack's program.
+// It waits for a run still in flight: a CLI that exits normally has waited for the program
+// already, but one that was killed has not (Close waits for it anyway).
+func (s *programServer) programError() error {
+	s.running.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
 }
 
 func serveProgram(program pulumi.RunFunc) (*programServer, error) {
@@ -307,6 +392,9 @@ func (s *programServer) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pu
 		return nil, err
 	}
 	defer pctx.Close()
+	s.mu.Lock()
+	s.failed = nil
+	s.mu.Unlock()
 	err = func() (err error) {
 		// A panic in the program fails this account, not the whole fleet process.
 		defer func() {
@@ -314,7 +402,11 @@ func (s *programServer) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pu
 				err = fmt.Errorf("go inline source runtime error, an unhandled panic occurred: %v", r)
 			}
 		}()
-		return pulumi.RunWithContext(pctx, s.program)
+		return pulumi.RunWithContext(pctx, recording(s.program, func(err error) {
+			s.mu.Lock()
+			s.failed = err
+			s.mu.Unlock()
+		}))
 	}()
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
@@ -322,13 +414,19 @@ func (s *programServer) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pu
 	return &pulumirpc.RunResponse{}, nil
 }
 
-// programFailed says the CLI failed because the program itself returned an error or
-// panicked, by the same markers auto.IsRuntimeError reads.
-func (e *engineError) programFailed() bool {
-	for _, marker := range []string{"an unhandled error occurred:", "panic: runtime error:", "go inline source runtime error"} {
-		if strings.Contains(e.stdout, marker) || strings.Contains(e.stderr, marker) {
-			return true
-		}
+// recording wraps a program so that what it returns, or a panic in it, is handed to record
+// before the SDK frames it: the error the program's body returned, not the SDK's own errors
+// (a resource registration the engine refused is reported by the engine, on the resource).
+func recording(program pulumi.RunFunc, record func(error)) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("go inline source runtime error, an unhandled panic occurred: %v", r)
+			}
+			if err != nil {
+				record(err)
+			}
+		}()
+		return program(ctx)
 	}
-	return false
 }

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -81,25 +82,64 @@ func IsConflict(err error) bool { return kindOf(err) == KindConflict }
 func IsPluginMissing(err error) bool { return kindOf(err) == KindPluginMissing }
 
 var (
-	ansi          = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
-	throttleWords = []string{"Throttling", "ThrottlingException", "TooManyRequests", "Rate exceeded", "RequestLimitExceeded", "SlowDown"}
+	ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
 	// Lines the engine prints around the real error, which say nothing on their own.
 	genericLines = []string{"update failed", "preview failed", "destroy failed", "refresh failed", "an unhandled error occurred", "failed to run update"}
 )
 
-func programFailed(err error) bool {
-	var ee *engineError
-	return errors.As(err, &ee) && ee.programFailed()
+// ProgramError is the inline program's own failure: the error its run function returned, or
+// its panic, recorded by the language server that ran it (programServer, or the wrapper on the
+// auto.Stack path). It is never read from the CLI's output, so a program whose message happens
+// to mention throttling or a lock is still a program error, and is not retried.
+type ProgramError struct {
+	// Stack is the stack the program ran for.
+	Stack string
+	// Err is what the program returned (or its panic, as an error).
+	Err error
+	// Engine is the CLI's failure that followed, kept for its log.
+	Engine error
 }
 
+func (e *ProgramError) Error() string { return "program failed: " + e.Err.Error() }
+
+// Unwrap exposes both the program's error and the CLI's.
+func (e *ProgramError) Unwrap() []error {
+	if e.Engine == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Err, e.Engine}
+}
+
+// ResourceError is a resource operation the engine reports as failed: an error diagnostic
+// attached to a resource's URN in the engine's event log, with the provider's message.
+type ResourceError struct {
+	// Stack is the stack of the resource.
+	Stack string
+	// URN is the failed resource's URN.
+	URN string
+	// Message is the provider's (or engine's) message about it.
+	Message string
+	// Engine is the CLI's failure, kept for its log.
+	Engine error
+}
+
+func (e *ResourceError) Error() string {
+	return fmt.Sprintf("%s: %s", e.URN, strings.TrimSpace(e.Message))
+}
+
+func (e *ResourceError) Unwrap() error { return e.Engine }
+
 // classify turns an operation's error into an AccountError with a kind and a reason line.
+// Typed errors decide first; the CLI's text is read (through the matchers in climessages.go)
+// only for what the CLI reports in no other way.
 func classify(ctx context.Context, accountID string, err error) *AccountError {
 	var ae *AccountError
 	if errors.As(err, &ae) {
 		return ae
 	}
 	out := &AccountError{AccountID: accountID, Err: err, Kind: KindEngine}
-	text := err.Error()
+	var pe *ProgramError
+	var re *ResourceError
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		out.Kind, out.Reason = KindTimeout, "timed out: the operation ran past --timeout and was cancelled"
@@ -108,35 +148,41 @@ func classify(ctx context.Context, accountID string, err error) *AccountError {
 		out.Kind, out.Reason = KindCancelled, "cancelled: the run was interrupted"
 		return out
 	case access.IsAssumeRoleError(err):
-		out.Kind = KindAssumeRole
-	case auto.IsConcurrentUpdateError(err) || strings.Contains(text, "is currently locked") || strings.Contains(text, "[409] Conflict"):
-		out.Kind = KindLockHeld
-	case strings.Contains(text, "no resource plugin") || strings.Contains(text, "could not find plugin") || strings.Contains(text, "failed to load plugin") || strings.Contains(text, "could not load plugin"):
-		out.Kind = KindPluginMissing
-	case containsAny(text, throttleWords):
-		out.Kind = KindThrottled
-	case auto.IsRuntimeError(err) || auto.IsCompilationError(err) || programFailed(err) || strings.Contains(text, "program failed") || strings.Contains(text, "error: VendorAccess"):
-		out.Kind = KindProgram
+		out.Kind, out.Reason = KindAssumeRole, reasonLine(err.Error())
+		return out
+	case errors.As(err, &pe):
+		// Before any text matching: the program's own words never make it throttled,
+		// locked or anything else.
+		out.Kind, out.Reason = KindProgram, reasonLine(pe.Err.Error())
+		return out
+	case errors.As(err, &re):
+		out.Reason = reasonLine(re.Message)
+		switch {
+		case isPluginMissingMessage(re.Message):
+			out.Kind = KindPluginMissing
+		case isThrottlingMessage(re.Message):
+			out.Kind = KindThrottled
+		}
+		return out
 	}
+	text := err.Error()
 	out.Reason = reasonLine(text)
-	if out.Kind == KindLockHeld {
+	switch {
+	case auto.IsConcurrentUpdateError(err) || isLockHeldMessage(text):
 		holder := "another update"
 		if h := lockHolder(text); h != "" {
 			holder = h
 		}
+		out.Kind = KindLockHeld
 		out.Reason = "the stack is locked by " + holder + "; pass --wait-lock to wait for it, or run `rollout unlock` if that run is gone"
+	case isPluginMissingMessage(text):
+		out.Kind = KindPluginMissing
+	case isThrottlingMessage(text):
+		// No program error and no failed resource: throttling of the CLI's own calls, such
+		// as S3 answering SlowDown to a state backend's writes.
+		out.Kind = KindThrottled
 	}
 	return out
-}
-
-var lockHolderLine = regexp.MustCompile(`created by (\S+@\S+ \(pid \d+\) at \S+)`)
-
-// lockHolder finds who holds a stack lock in the CLI's error text.
-func lockHolder(text string) string {
-	if m := lockHolderLine.FindStringSubmatch(ansi.ReplaceAllString(text, "")); m != nil {
-		return m[1]
-	}
-	return ""
 }
 
 func containsAny(s string, words []string) bool {

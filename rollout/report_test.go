@@ -100,13 +100,26 @@ func TestClassify(t *testing.T) {
 		reason string
 		is     func(error) bool
 	}{
-		{"program error", ctx, engine(
+		// A program's failure is the error its language server recorded, whatever the CLI
+		// printed around it.
+		{"program error", ctx, &ProgramError{Stack: "s", Err: errors.New(`VendorAccess vendor: parameter "external_id": is required`), Engine: engine(
 			"failed to run update: exit status 255",
 			"code: 255",
 			"stderr: error: an unhandled error occurred: program failed:",
 			"1 error occurred:",
 			"\t* VendorAccess vendor: parameter \"external_id\": is required",
-			"goroutine 1 [running]:"), KindProgram, `VendorAccess vendor: parameter "external_id": is required`, IsProgramError},
+			"goroutine 1 [running]:")}, KindProgram, `VendorAccess vendor: parameter "external_id": is required`, IsProgramError},
+		{"program error that mentions throttling", ctx, &ProgramError{Stack: "s", Err: errors.New("lookup: api error Throttling: Rate exceeded"),
+			Engine: engine("stdout: error: an unhandled error occurred: 1 error occurred:", "\t* lookup: api error Throttling: Rate exceeded")},
+			KindProgram, "lookup: api error Throttling: Rate exceeded", IsProgramError},
+		{"program error that mentions a lock", ctx, &ProgramError{Stack: "s", Err: errors.New("the stack is currently locked by me; [409] Conflict")},
+			KindProgram, "the stack is currently locked by me; [409] Conflict", IsProgramError},
+		{"resource throttled", ctx, &ResourceError{Stack: "s", URN: "urn:pulumi:s::p::aws:iam/role:Role::x",
+			Message: "creating IAM Role (x): operation error IAM: CreateRole, api error Throttling: Rate exceeded\n", Engine: engine("code: 1")},
+			KindThrottled, "creating IAM Role (x): operation error IAM: CreateRole, api error Throttling: Rate exceeded", IsThrottled},
+		{"resource plugin missing", ctx, &ResourceError{Stack: "s", URN: "urn:pulumi:s::p::pulumi:providers:aws::default_6_83_0",
+			Message: "no resource plugin 'pulumi-resource-aws' found in the workspace or on your $PATH\n"},
+			KindPluginMissing, "no resource plugin 'pulumi-resource-aws' found in the workspace or on your $PATH", IsPluginMissing},
 		{"throttled", ctx, engine("stderr: error: creating IAM Role (x): operation error IAM: CreateRole, api error Throttling: Rate exceeded"),
 			KindThrottled, "creating IAM Role (x): operation error IAM: CreateRole, api error Throttling: Rate exceeded", IsThrottled},
 		{"lock held", ctx, engine("stderr: error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.",

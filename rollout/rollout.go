@@ -739,7 +739,7 @@ func (r *Runner) destroy(ctx context.Context, ws auto.Workspace, name string, re
 	r.forget(ctx, name)
 	er, err := runEngine(ctx, ws, engineOp{Command: "destroy", Stack: name, Remove: r.opts.RemoveStacks, Log: log})
 	if err != nil {
-		if strings.Contains(err.Error(), "no stack named") {
+		if isNoStack(err) {
 			// Gone since the run listed the backend (an earlier attempt removed it).
 			res.Status, res.Error = StatusSkipped, "no stack: nothing to destroy"
 			return nil

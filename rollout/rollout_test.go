@@ -632,6 +632,7 @@ func TestAccountsThatLeaveAfterDiscovery(t *testing.T) {
 // failure), or reported as throttled when retries run out.
 func TestTimeoutAndRetries(t *testing.T) {
 	cmd := pulumiCLI(t)
+	rollout.UseTestProvider(t)
 	dir := t.TempDir()
 	backend := "file://" + dir
 	slow, fast := targets.Account{ID: "444444444444"}, targets.Account{ID: "555555555555"}
@@ -656,7 +657,10 @@ func TestTimeoutAndRetries(t *testing.T) {
 		throttles[acct]--
 		mu.Unlock()
 		if left > 0 {
-			return errors.New("creating IAM Role (StubRole): operation error IAM: CreateRole, https response error StatusCode: 400, api error Throttling: Rate exceeded")
+			// Throttled where AWS throttles: a resource operation fails with the provider's
+			// message. (A program returning the same words is a program error, not retried.)
+			_, err := rollout.NewFlaky(ctx, "StubRole", "creating IAM Role (StubRole): operation error IAM: CreateRole, https response error StatusCode: 400, api error Throttling: Rate exceeded")
+			return err
 		}
 		return inner(ctx)
 	}

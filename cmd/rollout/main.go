@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/byoc-access/byoc-access/internal/pulumicli"
 )
 
 // version is the binary's version; release builds set it with -ldflags "-X main.version=...".
@@ -70,12 +72,18 @@ func exitCode(err error) int {
 	return code
 }
 
-// codeOf maps an error to an exit code: usage errors 2, failed accounts 1.
+// codeOf maps an error to an exit code: usage errors 2, failed accounts 1. It reads types,
+// never text.
 func codeOf(err error) int {
 	var ue usageError
+	var noCLI *pulumicli.NotFoundError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &noCLI):
+		// A missing or too old Pulumi CLI is the machine's, not the command line's, however
+		// a command wrapped it.
+		return exitUnknown
 	case errors.As(err, &ue):
 		return exitUsage
 	case isFailed(err):

@@ -19,6 +19,20 @@ import (
 // Version is the CLI version the project's Automation API expects (sdk/v3 is pinned to it).
 const Version = "3.250.0"
 
+// EngineVersions is the range of CLI versions the rollout's single-process engine is tested
+// against: it passes the CLI flags the Automation API uses internally (--client, --exec-kind,
+// --event-log, all hidden, so any release may change them), serves the program itself, and
+// reads the engine's event log. rollout/contract_test.go runs each CLI it is given and fails
+// when that behaviour changes. A CLI outside the range still works, through the public
+// auto.Stack operations (slower: several CLI processes per account). Widen it only after the
+// contract tests pass on the new versions.
+const EngineVersions = ">=3.250.0 <3.251.0"
+
+var engineRange = semver.MustParseRange(EngineVersions)
+
+// EngineSupported reports whether the single-process engine may drive CLI version v.
+func EngineSupported(v semver.Version) bool { return engineRange(v) }
+
 // AWSPluginVersion is the pulumi-aws version the project's SDK is generated from.
 const AWSPluginVersion = "6.83.0"
 
@@ -71,17 +85,45 @@ func find(candidates []string) (auto.PulumiCommand, error) {
 			tried = append(tried, fmt.Sprintf("%s: version %s is older than %s", c, v, min))
 			continue
 		}
-		// NewPulumiCommand looks for Root/bin/pulumi, so give it a root whose bin holds c.
-		root, err := rootFor(c)
-		if err != nil {
-			return nil, err
-		}
-		// The version was just checked; NewPulumiCommand still runs `pulumi version` once to
-		// record it, but need not judge it again.
-		return auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, Version: min, SkipVersionCheck: true})
+		return command(c)
 	}
-	return nil, fmt.Errorf("no Pulumi CLI v%s: run scripts/install-pulumi.sh, which builds and caches it (or set PULUMI_CLI to a pulumi v%s or newer); tried %s",
-		Version, Version, strings.Join(tried, "; "))
+	return nil, &NotFoundError{Tried: tried}
+}
+
+// At returns the command for one given pulumi binary of Version or newer, for tests that run
+// several CLIs (the engine's contract tests).
+func At(bin string) (auto.PulumiCommand, error) {
+	v, err := version(bin)
+	if err != nil {
+		return nil, fmt.Errorf("pulumi CLI %s: %w", bin, err)
+	}
+	if min := semver.MustParse(Version); v.LT(min) {
+		return nil, fmt.Errorf("pulumi CLI %s: version %s is older than %s", bin, v, min)
+	}
+	return command(bin)
+}
+
+func command(bin string) (auto.PulumiCommand, error) {
+	// NewPulumiCommand looks for Root/bin/pulumi, so give it a root whose bin holds bin.
+	root, err := rootFor(bin)
+	if err != nil {
+		return nil, err
+	}
+	// The version was just checked; NewPulumiCommand still runs `pulumi version` once to
+	// record it, but need not judge it again.
+	return auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, Version: semver.MustParse(Version), SkipVersionCheck: true})
+}
+
+// NotFoundError says no usable Pulumi CLI was found, and how to get one. Callers tell it apart
+// from bad input with errors.As.
+type NotFoundError struct {
+	// Tried is each candidate looked at, with why it was not used.
+	Tried []string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no Pulumi CLI v%s: run scripts/install-pulumi.sh, which builds and caches it (or set PULUMI_CLI to a pulumi v%s or newer); tried %s",
+		Version, Version, strings.Join(e.Tried, "; "))
 }
 
 // CachedPath is where scripts/install-pulumi.sh caches the CLI it builds.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/blang/semver"
 	"github.com/stretchr/testify/require"
 )
 
@@ -89,4 +90,43 @@ func TestAWSPluginInstalled(t *testing.T) {
 	ok, where = AWSPluginInstalled()
 	require.True(t, ok)
 	require.Equal(t, filepath.Join(bin, "pulumi-resource-aws"), where)
+}
+
+func TestFindSaysWhatIsMissingWithAType(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("BYOC_ACCESS_CACHE", t.TempDir())
+	t.Setenv("PULUMI_CLI", fakeCLI(t, t.TempDir(), "pulumi", "v3.100.0"))
+	_, err := Find()
+	var nf *NotFoundError
+	require.ErrorAs(t, err, &nf, "callers tell a missing CLI from bad input by type")
+	require.Len(t, nf.Tried, 2, "PULUMI_CLI and the cache")
+	require.Contains(t, nf.Tried[0], "version 3.100.0 is older than "+Version)
+}
+
+func TestEngineVersions(t *testing.T) {
+	tests := []struct {
+		version string
+		want    bool
+	}{
+		{Version, true},
+		{"3.250.1", true},
+		{"3.249.0", false},
+		{"3.251.0", false},
+		{"3.300.0", false},
+		{"4.0.0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			require.Equal(t, tt.want, EngineSupported(semver.MustParse(tt.version)))
+		})
+	}
+	require.True(t, EngineSupported(semver.MustParse(Version)), "the pinned CLI is in the engine's range")
+}
+
+func TestAtChecksTheVersion(t *testing.T) {
+	_, err := At(fakeCLI(t, t.TempDir(), "pulumi", "v3.1.0"))
+	require.ErrorContains(t, err, "older than "+Version)
+	cmd, err := At(fakeCLI(t, t.TempDir(), "pulumi", "v3.251.0"))
+	require.NoError(t, err)
+	require.Equal(t, "3.251.0", cmd.Version().String())
 }
