@@ -13,8 +13,8 @@ type renderInput struct {
 	vendor       vendorFlags
 	AccountsFile string
 	AccountID    string
-	Region    string
-	Partition string
+	Region       string
+	Partition    string
 }
 
 func newRenderCmd() *cobra.Command {
