@@ -58,22 +58,53 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 		"--param-from-tag", "external_id=streamkap-external-id", "--param-from-command", "external_id=" + script}
 	want := map[string]string{fileID: "file-ext-1", tagID: "tag-ext-2", cmdID: "cmd-ext-" + cmdID}
 
-	up := func() (*rollout.Report, string) {
+	up := func(wantCode int, args ...string) (*rollout.Report, string) {
 		runDir := t.TempDir()
-		out, errOut, code := runCLI(t, append([]string{"up", "--output", "json", "--parallel", "3", "--run-dir", runDir}, sources...)...)
-		require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", out, errOut)
+		out, errOut, code := runCLI(t, append([]string{"up", "--output", "json", "--parallel", "3", "--run-dir", runDir}, args...)...)
+		require.Equal(t, wantCode, code, "stdout: %s\nstderr: %s", out, errOut)
 		var rep rollout.Report
 		require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
-		require.Equal(t, 3, rep.Counts.Succeeded, "%+v", rep.Results)
 		return &rep, runDir
 	}
-	rep, runDir := up()
-	for _, r := range rep.Results {
-		require.False(t, r.UpToDate, "first deploy of %s", r.Account.ID)
+	byID := func(rep *rollout.Report) map[string]rollout.Result {
+		out := map[string]rollout.Result{}
+		for _, r := range rep.Results {
+			out[r.Account.ID] = r
+		}
+		return out
 	}
+
+	// First with a command that fails for its account: that account fails with the command's
+	// error and gets no stack, the other two deploy.
+	failing := filepath.Join(dir, "failing-external-id")
+	writeFile(t, failing, "#!/bin/sh\necho \"vendor API: no tenant for $1\" >&2\nexit 3\n")
+	require.NoError(t, os.Chmod(failing, 0o755))
+	withFailing := append(append([]string{}, sources[:len(sources)-1]...), "external_id="+failing)
+	rep, runDir := up(exitFailed, withFailing...)
+	res := byID(rep)
+	require.Equal(t, rollout.StatusSucceeded, res[fileID].Status, "%+v", res[fileID])
+	require.Equal(t, rollout.StatusSucceeded, res[tagID].Status, "%+v", res[tagID])
+	require.Equal(t, rollout.StatusFailed, res[cmdID].Status)
+	require.Equal(t, rollout.KindConfig, res[cmdID].Kind)
+	require.Contains(t, res[cmdID].Error, "exit code 3")
+	require.Contains(t, res[cmdID].Error, "vendor API: no tenant for "+cmdID)
 	log, err := os.ReadFile(filepath.Join(runDir, cmdID+".log"))
 	require.NoError(t, err)
-	require.Contains(t, string(log), "asking the vendor for "+cmdID, "the command's stderr is in the account's log")
+	require.Contains(t, string(log), "vendor API: no tenant for "+cmdID, "the command's stderr is in the account's log")
+	stacks, err := filepath.Glob(filepath.Join(state, ".pulumi", "stacks", "*", cmdID+".json*"))
+	require.NoError(t, err)
+	require.Empty(t, stacks, "nothing of the failed account reached the backend")
+
+	// Then with the working command: the two deployed accounts are unchanged, the third deploys.
+	rep, runDir = up(exitOK, sources...)
+	res = byID(rep)
+	require.Equal(t, 3, rep.Counts.Succeeded, "%+v", rep.Results)
+	require.True(t, res[fileID].UpToDate)
+	require.True(t, res[tagID].UpToDate)
+	require.False(t, res[cmdID].UpToDate)
+	log, err = os.ReadFile(filepath.Join(runDir, cmdID+".log"))
+	require.NoError(t, err)
+	require.Contains(t, string(log), "asking the vendor for "+cmdID)
 	shown, err := os.ReadFile(filepath.Join(runDir, "params.json"))
 	require.NoError(t, err)
 	require.Contains(t, string(shown), "tag streamkap-external-id")
@@ -96,7 +127,8 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 
 	// A new value for one account changes its fingerprint only.
 	writeFile(t, paramsFile, `"`+fileID+`": {external_id: file-ext-1b}`+"\n")
-	rep, _ = up()
+	rep, _ = up(exitOK, sources...)
+	require.Equal(t, 3, rep.Counts.Succeeded, "%+v", rep.Results)
 	for _, r := range rep.Results {
 		require.Equal(t, r.Account.ID != fileID, r.UpToDate, "account %s: only the changed one is redeployed", r.Account.ID)
 	}
