@@ -203,7 +203,11 @@ func resolveParams(ctx context.Context, vf *vendorFlags, ff *fleetFlags, account
 		return nil, err
 	}
 	p := &fleetParams{vf: vf, spec: spec, fleet: fleet, secret: secret, order: accounts}
-	if !perAccountWanted(vf, ff.targets.AccountsFile) {
+	own := false
+	for _, a := range accounts {
+		own = own || len(a.Params) > 0
+	}
+	if !vf.perAccount.set() && !own {
 		// Fleet-wide values only: checked in full, as without per-account sources.
 		if _, err := spec.ResolveParams(fleet); err != nil {
 			return nil, asUsage(err)
