@@ -63,23 +63,6 @@ func (s *VendorSpec) CheckParams(given map[string]any, later []string) error {
 	return err
 }
 
-// CheckValue validates one value of a parameter against the spec (type, format, pattern and
-// enum), for values that come per account.
-func (s *VendorSpec) CheckValue(name string, value any) error {
-	p, ok := s.Param(name)
-	if !ok {
-		return &ParamError{Vendor: s.Name, Param: name, Err: fmt.Errorf("unknown parameter; %s takes: %s", s.Name, strings.Join(s.paramNames(), ", "))}
-	}
-	v, err := coerce(p, value)
-	if err == nil {
-		err = checkParam(p, v)
-	}
-	if err != nil {
-		return &ParamError{Vendor: s.Name, Param: name, Err: err}
-	}
-	return nil
-}
-
 func (s *VendorSpec) resolveParams(given map[string]any, deferred map[string]bool) (map[string]any, error) {
 	out := make(map[string]any, len(s.Parameters))
 	names := make([]string, 0, len(given))

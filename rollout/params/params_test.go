@@ -246,7 +246,7 @@ func TestCommandFailuresFailOneAccount(t *testing.T) {
 	cmd := script(t, `case "$1" in
 111111111111) echo "no such tenant for $1" >&2; exit 3;;
 222222222222) echo "not valid!";;
-333333333333) sleep 30;;
+333333333333) exec sleep 30;;
 444444444444) echo "nothing to say" >&2;;
 555555555555) printf 'a\nb\n';;
 *) echo "ok-$1";;
