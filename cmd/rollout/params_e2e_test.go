@@ -134,6 +134,20 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 	}
 	cfg := role.Credentials(base, sts.NewFromConfig(base), "aws", fileID)
 	require.Equal(t, "file-ext-1b", trustExternalID(t, cfg, "StreamkapInstallAccess"))
+
+	// plan shows each account's own values with their source, a secret one masked.
+	planDir := t.TempDir()
+	out, errOut, code = runCLI(t, append([]string{"plan", "--secret-param", "external_id", "--run-dir", planDir}, sources...)...)
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", out, errOut)
+	require.Contains(t, out, "ACCOUNT       PARAMETER    VALUE     SOURCE")
+	for _, w := range []string{fileID + "  external_id  ********  params file " + paramsFile + " (line 1)", tagID + "  external_id  ********  tag streamkap-external-id", cmdID + "  external_id  ********  command " + script} {
+		require.Contains(t, out, w)
+	}
+	shown, err = os.ReadFile(filepath.Join(planDir, "params.json"))
+	require.NoError(t, err)
+	for _, secret := range []string{"file-ext-1b", "tag-ext-2", "cmd-ext-" + cmdID} {
+		require.NotContains(t, out+errOut+string(shown), secret)
+	}
 }
 
 func writeFile(t *testing.T, path, text string) {
