@@ -98,6 +98,7 @@ func (f *paramSourceFlags) sources(spec *vendors.VendorSpec) (params.Sources, ma
 		}
 		secret[name] = true
 	}
+	s.Secret = secret
 	return s, secret, nil
 }
 

@@ -76,6 +76,8 @@ type Sources struct {
 	Commands map[string]Command
 	// Timeout bounds each command run (DefaultCommandTimeout when 0).
 	Timeout time.Duration
+	// Secret names parameters whose values errors must not quote.
+	Secret map[string]bool
 }
 
 // Names are the parameters the flags' sources set (the accounts file may set more).
@@ -197,7 +199,7 @@ func Resolve(ctx context.Context, spec *vendors.VendorSpec, fleet map[string]any
 		acct := &Account{Values: vals}
 		out[a.ID] = acct
 		need[a.ID] = cmds
-		if err := check(spec, a.ID, acct, fleet, cmds); err != nil {
+		if err := check(spec, a.ID, acct, fleet, cmds, s.Secret); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
@@ -241,7 +243,7 @@ func Resolve(ctx context.Context, spec *vendors.VendorSpec, fleet map[string]any
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			acct.Err = check(spec, a.ID, acct, fleet, nil)
+			acct.Err = check(spec, a.ID, acct, fleet, nil, s.Secret)
 			return nil
 		})
 	}
@@ -254,19 +256,36 @@ func Resolve(ctx context.Context, spec *vendors.VendorSpec, fleet map[string]any
 
 // check validates an account's merged values against the spec; later are parameters whose
 // value a command has yet to print. The error names the account and the bad value's source.
-func check(spec *vendors.VendorSpec, accountID string, a *Account, fleet map[string]any, later []string) error {
-	err := spec.CheckParams(a.Given(fleet), later)
+func check(spec *vendors.VendorSpec, accountID string, a *Account, fleet map[string]any, later []string, secret map[string]bool) error {
+	given := a.Given(fleet)
+	err := spec.CheckParams(given, later)
 	if err == nil {
 		return nil
 	}
 	var pe *vendors.ParamError
 	if errors.As(err, &pe) {
 		if v, ok := a.Values[pe.Param]; ok {
-			return fmt.Errorf("account %s: parameter %q from %s: %w", accountID, pe.Param, v.Source, pe.Err)
+			err = fmt.Errorf("account %s: parameter %q from %s: %w", accountID, pe.Param, v.Source, pe.Err)
+		} else {
+			err = fmt.Errorf("account %s: %w", accountID, err)
 		}
+		// A secret's value, even a wrong one, stays out of errors, reports and logs.
+		if v := fmt.Sprint(given[pe.Param]); secret[pe.Param] && len(v) >= 2 && strings.Contains(err.Error(), v) {
+			return &maskedError{msg: strings.ReplaceAll(err.Error(), v, Mask), err: pe}
+		}
+		return err
 	}
 	return fmt.Errorf("account %s: %w", accountID, err)
 }
+
+// maskedError is an error whose text has a secret value masked.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
 
 // static returns an account's values from files and tags, and the parameters a command must
 // still provide.

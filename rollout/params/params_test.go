@@ -340,3 +340,22 @@ func (b *accountLogs) text(id string) string {
 type writerFunc func([]byte) (int, error)
 
 func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
+
+// TestSecretValuesStayOutOfErrors: a secret parameter's bad value is masked in the error.
+func TestSecretValuesStayOutOfErrors(t *testing.T) {
+	file, err := LoadFile(write(t, "p.yaml", "\"111111111111\": {external_id: \"s3cr3t value\"}\n"))
+	require.NoError(t, err)
+	for _, secret := range []bool{false, true} {
+		_, err = Resolve(context.Background(), streamkap(t), nil, []targets.Account{{ID: "111111111111"}},
+			Sources{File: file, Secret: map[string]bool{"external_id": secret}}, Options{})
+		require.ErrorContains(t, err, "account 111111111111")
+		require.ErrorContains(t, err, "may contain only")
+		require.Equal(t, !secret, strings.Contains(err.Error(), "s3cr3t value"), err.Error())
+	}
+	cmd := Command{Param: "external_id", Argv: []string{script(t, `echo "s3cr3t value"`)}}
+	got, err := Resolve(context.Background(), streamkap(t), nil, []targets.Account{{ID: "111111111111"}},
+		Sources{Commands: map[string]Command{"external_id": cmd}, Secret: map[string]bool{"external_id": true}}, Options{})
+	require.NoError(t, err)
+	require.ErrorContains(t, got["111111111111"].Err, "may contain only")
+	require.NotContains(t, got["111111111111"].Err.Error(), "s3cr3t")
+}
