@@ -231,7 +231,7 @@ func resolveParams(ctx context.Context, vf *vendorFlags, ff *fleetFlags, account
 			return nil, fmt.Errorf("read account tags for --param-from-tag: %w", err)
 		}
 	}
-	resolved, err := params.Resolve(ctx, spec, fleet, accounts, src, params.Options{Parallel: ff.parallel(false), Log: log})
+	resolved, err := params.Resolve(ctx, spec, fleet, accounts, src, params.Options{Parallel: ff.parallel(false), Log: log, Region: ff.targets.Region, Partition: ff.role().Partition})
 	var ue *params.UsageError
 	if errors.As(err, &ue) {
 		return nil, asUsage(err)

@@ -162,6 +162,9 @@ type Options struct {
 	// Log returns where a command's stderr goes for an account (the account's log); nil
 	// discards it.
 	Log func(accountID string) io.Writer
+	// Region and Partition are the deployment's, for checking each account's complete values
+	// against the whole spec (conditions such as requiredWhen, templates, IAM quotas).
+	Region, Partition string
 }
 
 // UsageError is bad input found before anything ran: values that fail the spec, missing
@@ -199,7 +202,7 @@ func Resolve(ctx context.Context, spec *vendors.VendorSpec, fleet map[string]any
 		acct := &Account{Values: vals}
 		out[a.ID] = acct
 		need[a.ID] = cmds
-		if err := check(spec, a.ID, acct, fleet, cmds, s.Secret); err != nil {
+		if err := check(spec, a.ID, acct, fleet, cmds, s.Secret, o); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
@@ -243,7 +246,7 @@ func Resolve(ctx context.Context, spec *vendors.VendorSpec, fleet map[string]any
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			acct.Err = check(spec, a.ID, acct, fleet, nil, s.Secret)
+			acct.Err = check(spec, a.ID, acct, fleet, nil, s.Secret, o)
 			return nil
 		})
 	}
@@ -256,26 +259,47 @@ func Resolve(ctx context.Context, spec *vendors.VendorSpec, fleet map[string]any
 
 // check validates an account's merged values against the spec; later are parameters whose
 // value a command has yet to print. The error names the account and the bad value's source.
-func check(spec *vendors.VendorSpec, accountID string, a *Account, fleet map[string]any, later []string, secret map[string]bool) error {
+func check(spec *vendors.VendorSpec, accountID string, a *Account, fleet map[string]any, later []string, secret map[string]bool, o Options) error {
 	given := a.Given(fleet)
 	err := spec.CheckParams(given, later)
+	if err == nil && len(later) == 0 {
+		// Every value is known: check them against the whole spec, as the program will, so
+		// that a condition between parameters (a VPC ID required only for a restricted
+		// policy) fails here rather than in the middle of a deploy. Key look-ups are the
+		// account's to do at deploy time; a placeholder stands in.
+		_, err = spec.Resolve(vendors.Target{AccountID: accountID, Region: o.Region, Partition: o.Partition,
+			LookupKMSKeyARN: func(id string) (string, error) { return "arn:aws:kms:" + o.Region + ":" + accountID + ":key/LOOKUP", nil }}, given)
+		if err != nil && len(a.Values) > 0 {
+			var from []string
+			for _, name := range sortedKeys(a.Values) {
+				from = append(from, name+" from "+a.Values[name].Source)
+			}
+			err = fmt.Errorf("%w (the account's own values: %s)", err, strings.Join(from, "; "))
+		}
+	}
 	if err == nil {
 		return nil
 	}
 	var pe *vendors.ParamError
-	if errors.As(err, &pe) {
-		if v, ok := a.Values[pe.Param]; ok {
-			err = fmt.Errorf("account %s: parameter %q from %s: %w", accountID, pe.Param, v.Source, pe.Err)
-		} else {
-			err = fmt.Errorf("account %s: %w", accountID, err)
-		}
-		// A secret's value, even a wrong one, stays out of errors, reports and logs.
-		if v := fmt.Sprint(given[pe.Param]); secret[pe.Param] && len(v) >= 2 && strings.Contains(err.Error(), v) {
-			return &maskedError{msg: strings.ReplaceAll(err.Error(), v, Mask), err: pe}
+	if !errors.As(err, &pe) {
+		err = fmt.Errorf("account %s: %w", accountID, err)
+		for name := range secret {
+			if v := fmt.Sprint(given[name]); given[name] != nil && len(v) >= 2 && strings.Contains(err.Error(), v) {
+				err = &maskedError{msg: strings.ReplaceAll(err.Error(), v, Mask), err: err}
+			}
 		}
 		return err
 	}
-	return fmt.Errorf("account %s: %w", accountID, err)
+	if v, ok := a.Values[pe.Param]; ok {
+		err = fmt.Errorf("account %s: parameter %q from %s: %w", accountID, pe.Param, v.Source, pe.Err)
+	} else {
+		err = fmt.Errorf("account %s: %w", accountID, err)
+	}
+	// A secret's value, even a wrong one, stays out of errors, reports and logs.
+	if v := fmt.Sprint(given[pe.Param]); secret[pe.Param] && len(v) >= 2 && strings.Contains(err.Error(), v) {
+		return &maskedError{msg: strings.ReplaceAll(err.Error(), v, Mask), err: pe}
+	}
+	return err
 }
 
 // maskedError is an error whose text has a secret value masked.

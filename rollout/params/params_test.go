@@ -213,6 +213,8 @@ func TestBadValuesUpFront(t *testing.T) {
 			want: []string{"account 333333333333", "accounts file column param:streamkap_principal_arns", "is not an ARN"}},
 		{name: "accounts file column names no parameter", spec: streamkap(t), accounts: []targets.Account{{ID: "333333333333", Params: map[string]string{"externalid": "abc"}}},
 			want: []string{"account 333333333333", `"externalid"`, "unknown parameter"}},
+		{name: "value the whole spec rejects", spec: streamkap(t), accounts: []targets.Account{{ID: "333333333333", Params: map[string]string{"role_name": strings.Repeat("R", 65)}}},
+			want: []string{"account 333333333333", "65 characters", "the account's own values: role_name from accounts file column param:role_name"}},
 		{name: "missing tag without fallback", spec: streamkap(t), accounts: []targets.Account{{ID: "333333333333"}, {ID: "444444444444", Tags: map[string]string{"ext": "ok-1"}}},
 			s:    Sources{Tags: map[string]string{"external_id": "ext"}},
 			want: []string{"account 333333333333 has no tag \"ext\"", "--param external_id=VALUE"}},
