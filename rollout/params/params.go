@@ -268,7 +268,9 @@ func check(spec *vendors.VendorSpec, accountID string, a *Account, fleet map[str
 		// policy) fails here rather than in the middle of a deploy. Key look-ups are the
 		// account's to do at deploy time; a placeholder stands in.
 		_, err = spec.Resolve(vendors.Target{AccountID: accountID, Region: o.Region, Partition: o.Partition,
-			LookupKMSKeyARN: func(id string) (string, error) { return "arn:aws:kms:" + o.Region + ":" + accountID + ":key/LOOKUP", nil }}, given)
+			LookupKMSKeyARN: func(id string) (string, error) {
+				return "arn:aws:kms:" + o.Region + ":" + accountID + ":key/LOOKUP", nil
+			}}, given)
 		if err != nil && len(a.Values) > 0 {
 			var from []string
 			for _, name := range sortedKeys(a.Values) {
