@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,6 +119,26 @@ func TestPerAccountParamsBadInput(t *testing.T) {
 	require.Equal(t, exitFailed, code, "nothing is deployed, so verify finds drift: %s %s", out, errOut)
 	require.Contains(t, out, app1)
 	require.NotContains(t, out, elsewhere)
+
+	// A command that fails for one account makes that account's result an error; the other
+	// account is still compared (and has drifted: nothing was deployed).
+	failing := file("failing.sh", "#!/bin/sh\nif [ \"$1\" = "+app1+" ]; then echo \"no tenant\" >&2; exit 4; fi\necho ok-$1\n")
+	require.NoError(t, os.Chmod(failing, 0o755))
+	out, errOut, code = runCLI(t, "verify", "--vendor", "streamkap", "--ou", "Root/Workloads", "--output", "json", "--param-from-command", "external_id="+failing)
+	require.Equal(t, exitFailed, code, errOut)
+	var results []AccountVerification
+	require.NoError(t, json.Unmarshal([]byte(out), &results), out)
+	require.Len(t, results, 2)
+	for _, v := range results {
+		if v.AccountID == app1 {
+			require.Contains(t, v.Error, "exit code 4")
+			require.Contains(t, v.Error, "no tenant")
+		} else {
+			require.Empty(t, v.Error)
+			require.NotEmpty(t, v.Findings)
+		}
+	}
+	require.Contains(t, errOut, app1+": no tenant", "the command's stderr, prefixed with its account")
 }
 
 // TestRenderPerAccountParams: render takes the account's own value over the fleet-wide
