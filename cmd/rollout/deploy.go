@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -138,8 +139,12 @@ func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput
 	}
 	err = finish(c, &in.fleet, rep, runDir)
 	if in.fleet.Output != "json" {
-		fmt.Fprintln(c.OutOrStdout())
-		p.printParams(c.OutOrStdout())
+		// After the summary, set apart: each account's own values and where they came from.
+		var buf bytes.Buffer
+		p.printParams(&buf)
+		if buf.Len() > 0 {
+			fmt.Fprintf(c.OutOrStdout(), "\n%s", buf.String())
+		}
 	}
 	return err
 }

@@ -401,7 +401,7 @@ func (p *fleetParams) printParams(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
-// shownParams is an account's own values as reports and files show them, secrets masked.
+// shownParam is a value as params.json shows it: secrets masked, with its source.
 type shownParam struct {
 	Value  string `json:"value"`
 	Source string `json:"source"`
