@@ -100,18 +100,20 @@ func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput
 	if _, _, err := in.vendor.load(); err != nil {
 		return err
 	}
-	if _, err := in.fleet.passphrase(); err != nil {
-		return err
-	}
-	accounts, err := in.fleet.targetAccounts(ctx)
-	if err != nil {
-		return err
-	}
 	runDir := in.fleet.RunDir
 	if runDir == "" {
 		runDir = filepath.Join(".byoc-access", "runs", time.Now().UTC().Format("20060102T150405Z")+"-"+string(op))
 		// The runner names its directory the same way; fix it so both use one.
 		in.fleet.RunDir = runDir
+	}
+	// The runner's own checks (passphrase, backend, stack prefix, Pulumi CLI) come before any
+	// command runs: the deployment it will get needs the accounts' values, this one does not.
+	if _, _, err := in.fleet.runner(ctx, c, op, stateDeployment()); err != nil {
+		return err
+	}
+	accounts, err := in.fleet.targetAccounts(ctx)
+	if err != nil {
+		return err
 	}
 	p, err := resolveParams(ctx, &in.vendor, &in.fleet, accounts, true, accountLog(runDir))
 	if err != nil {
