@@ -44,6 +44,26 @@ func (e *ParamError) Unwrap() error { return e.Err }
 // stack config) to the declared types, and validates every value. Unknown names are errors
 // so that a typo never silently falls back to a default.
 func (s *VendorSpec) ResolveParams(given map[string]any) (map[string]any, error) {
+	return s.resolveParams(given, nil)
+}
+
+// CheckParams validates given values as ResolveParams does, except that the parameters named
+// in later may be missing although required: their values come per account (from a
+// parameters file, a tag or a command) and are checked when they are known. It lets a rollout
+// reject bad fleet-wide values before it reads any account.
+func (s *VendorSpec) CheckParams(given map[string]any, later []string) error {
+	deferred := make(map[string]bool, len(later))
+	for _, n := range later {
+		if _, ok := s.Param(n); !ok {
+			return &ParamError{Vendor: s.Name, Param: n, Err: fmt.Errorf("unknown parameter; %s takes: %s", s.Name, strings.Join(s.paramNames(), ", "))}
+		}
+		deferred[n] = true
+	}
+	_, err := s.resolveParams(given, deferred)
+	return err
+}
+
+func (s *VendorSpec) resolveParams(given map[string]any, deferred map[string]bool) (map[string]any, error) {
 	out := make(map[string]any, len(s.Parameters))
 	names := make([]string, 0, len(given))
 	for k := range given {
@@ -58,7 +78,7 @@ func (s *VendorSpec) ResolveParams(given map[string]any) (map[string]any, error)
 	for _, p := range s.Parameters {
 		raw, set := given[p.Name]
 		if !set || raw == nil {
-			if p.Required {
+			if p.Required && !deferred[p.Name] {
 				return nil, &ParamError{Vendor: s.Name, Param: p.Name, Err: fmt.Errorf("is required: %s; set it with --param %s=VALUE or config params.%s", describe(p), p.Name, p.Name)}
 			}
 			raw = p.Default

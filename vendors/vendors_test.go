@@ -236,3 +236,19 @@ func loadInline(t *testing.T, src string) *vendors.VendorSpec {
 	require.NoError(t, err)
 	return s
 }
+
+// TestCheckParams: values that come per account later may be missing although required, but
+// every value given is still checked, and a later name must be a parameter.
+func TestCheckParams(t *testing.T) {
+	spec, err := vendors.LoadFile("testdata/minimal.yaml")
+	require.NoError(t, err)
+	require.NoError(t, spec.CheckParams(map[string]any{}, []string{"external_id"}))
+	err = spec.CheckParams(map[string]any{}, nil)
+	require.ErrorContains(t, err, "is required")
+	err = spec.CheckParams(map[string]any{"external_id": "bad id!"}, []string{"external_id"})
+	require.ErrorContains(t, err, "may contain only")
+	err = spec.CheckParams(map[string]any{"externalid": "x"}, []string{"external_id"})
+	require.ErrorContains(t, err, "unknown parameter")
+	err = spec.CheckParams(map[string]any{}, []string{"externalid"})
+	require.ErrorContains(t, err, `parameter "externalid": unknown parameter`)
+}

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/byoc-access/byoc-access/rollout"
+	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
 func init() {
@@ -29,12 +37,13 @@ func newDeployCmd(op rollout.Operation) *cobra.Command {
 		short = "Refresh each managed account from AWS and preview: any change is drift; exit 1 on drift"
 	}
 	c := &cobra.Command{
-		Use:   string(op) + " --vendor NAME|--spec FILE [--param k=v ...] [filters]",
+		Use:   string(op) + " --vendor NAME|--spec FILE [--param k=v ...] [--params-file F] [--param-from-tag k=TAG] [--param-from-command k=CMD] [filters]",
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runDeploy(c, op, in) },
 	}
 	in.vendor.register(c)
+	in.vendor.registerPerAccount(c)
 	in.fleet.register(c)
 	return c
 }
@@ -44,7 +53,14 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	if err := in.fleet.check(); err != nil {
 		return err
 	}
-	dep, err := vendorDeployment(&in.vendor, in.fleet.targets.Region)
+	if perAccountWanted(&in.vendor, in.fleet.targets.AccountsFile) {
+		return runDeployPerAccount(c, op, in)
+	}
+	// Without per-account sources every account deploys the fleet-wide values, checked in
+	// full before anything runs.
+	vf := in.vendor
+	vf.perAccount = nil
+	dep, err := vendorDeployment(&vf, in.fleet.targets.Region)
 	if err != nil {
 		return err
 	}
@@ -56,17 +72,81 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	if err != nil {
 		return err
 	}
-	var rep *rollout.Report
-	switch op {
-	case rollout.OpPreview:
-		rep, err = r.Preview(ctx, accounts)
-	case rollout.OpDrift:
-		rep, err = r.Drift(ctx, accounts)
-	default:
-		rep, err = r.Up(ctx, accounts)
-	}
+	rep, err := runOp(ctx, r, op, accounts)
 	if err != nil {
 		return err
 	}
 	return finish(c, &in.fleet, rep, runDir)
+}
+
+func runOp(ctx context.Context, r *rollout.Runner, op rollout.Operation, accounts []targets.Account) (*rollout.Report, error) {
+	switch op {
+	case rollout.OpPreview:
+		return r.Preview(ctx, accounts)
+	case rollout.OpDrift:
+		return r.Drift(ctx, accounts)
+	default:
+		return r.Up(ctx, accounts)
+	}
+}
+
+// runDeployPerAccount deploys with each account's own parameter values. Everything that can
+// be checked without running a command is checked first (flags, spec, values from files and
+// tags, the passphrase); then commands run once per account that needs them, their stderr
+// going to the account's log; an account whose command failed or printed a bad value fails
+// with that error and nothing is deployed into it, while the others go on.
+func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput) error {
+	ctx := c.Context()
+	if _, _, err := in.vendor.load(); err != nil {
+		return err
+	}
+	runDir := in.fleet.RunDir
+	if runDir == "" {
+		runDir = filepath.Join(".byoc-access", "runs", time.Now().UTC().Format("20060102T150405Z")+"-"+string(op))
+		// The runner names its directory the same way; fix it so both use one.
+		in.fleet.RunDir = runDir
+	}
+	// The runner's own checks (passphrase, backend, stack prefix, Pulumi CLI) come before any
+	// command runs: the deployment it will get needs the accounts' values, this one does not.
+	if _, _, err := in.fleet.runner(ctx, c, op, stateDeployment()); err != nil {
+		return err
+	}
+	accounts, err := in.fleet.targetAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := resolveParams(ctx, &in.vendor, &in.fleet, accounts, true, accountLog(runDir))
+	if err != nil {
+		return err
+	}
+	dep, err := p.deployment(in.fleet.targets.Region)
+	if errors.Is(err, errNoAccountResolved) {
+		// Every account failed its own values: there is nothing to deploy, and each says why.
+		p.printParams(c.ErrOrStderr())
+		return failedError{msg: fmt.Sprintf("%d of %d accounts failed: no account has usable parameter values", len(accounts), len(accounts))}
+	}
+	if err != nil {
+		return err
+	}
+	r, runDir, err := in.fleet.runner(ctx, c, op, dep)
+	if err != nil {
+		return err
+	}
+	if err := p.writeParamsFile(runDir); err != nil {
+		return fmt.Errorf("run directory: %w", err)
+	}
+	rep, err := runOp(ctx, r, op, accounts)
+	if err != nil {
+		return err
+	}
+	err = finish(c, &in.fleet, rep, runDir)
+	if in.fleet.Output != "json" {
+		// After the summary, set apart: each account's own values and where they came from.
+		var buf bytes.Buffer
+		p.printParams(&buf)
+		if buf.Len() > 0 {
+			fmt.Fprintf(c.OutOrStdout(), "\n%s", buf.String())
+		}
+	}
+	return err
 }

@@ -16,6 +16,16 @@ type vendorFlags struct {
 	SpecFile string
 	Params   []string
 	Tags     []string
+	// perAccount are the per-account parameter sources, for the commands that take them
+	// (registerPerAccount); nil elsewhere.
+	perAccount *paramSourceFlags
+}
+
+// registerPerAccount adds the per-account parameter flags (--params-file, --param-from-tag,
+// --param-from-command, --secret-param) to a command that resolves them.
+func (f *vendorFlags) registerPerAccount(c *cobra.Command) {
+	f.perAccount = &paramSourceFlags{}
+	f.perAccount.register(c)
 }
 
 func (f *vendorFlags) register(c *cobra.Command) {
@@ -45,7 +55,19 @@ func (f *vendorFlags) load() (*vendors.VendorSpec, map[string]any, error) {
 	for k, v := range params {
 		given[k] = v
 	}
-	// Resolve once to reject unknown or invalid parameters before anything runs.
+	// Resolve once to reject unknown or invalid parameters before anything runs. Where
+	// accounts may have their own values, a required parameter may be missing here: each
+	// account's values are checked in full once they are known.
+	if f.perAccount != nil {
+		later := make([]string, len(spec.Parameters))
+		for i, p := range spec.Parameters {
+			later[i] = p.Name
+		}
+		if err := spec.CheckParams(given, later); err != nil {
+			return nil, nil, asUsage(err)
+		}
+		return spec, given, nil
+	}
 	if _, err := spec.ResolveParams(given); err != nil {
 		return nil, nil, asUsage(err)
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -83,6 +85,7 @@ func newSnapshotCmd() *cobra.Command {
 		RunE:  func(c *cobra.Command, _ []string) error { return runSnapshot(c, in) },
 	}
 	in.vendor.register(c)
+	in.vendor.registerPerAccount(c)
 	in.fleet.register(c)
 	c.Flags().StringVar(&in.AccountID, "account-id", "", "the account to read")
 	c.Flags().BoolVar(&in.Direct, "direct", false, "read with the current credentials instead of assuming the execution role")
@@ -102,7 +105,11 @@ func runSnapshot(c *cobra.Command, in *snapshotInput) error {
 		return err
 	}
 	reader := liveReader{base: base, role: in.fleet.role(), direct: in.Direct}
-	want, err := renderFor(&in.vendor, in.AccountID, in.fleet.targets.Region, reader.kmsKeyARN(ctx, in.AccountID))
+	vf, err := oneAccountFlags(ctx, &in.vendor, in.AccountID, in.fleet.targets.AccountsFile, in.fleet.targets.Region, c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	want, err := renderFor(vf, in.AccountID, in.fleet.targets.Region, reader.kmsKeyARN(ctx, in.AccountID))
 	if err != nil {
 		return err
 	}
@@ -113,6 +120,15 @@ func runSnapshot(c *cobra.Command, in *snapshotInput) error {
 	enc := json.NewEncoder(c.OutOrStdout())
 	enc.SetIndent("", "  ")
 	return enc.Encode(got)
+}
+
+// oneAccountFlags are the vendor flags with one account's own values as --param flags.
+func oneAccountFlags(ctx context.Context, vf *vendorFlags, accountID, accountsFile, region string, stderr io.Writer) (*vendorFlags, error) {
+	p, err := oneAccountParams(ctx, vf, accountID, accountsFile, region, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return p.flagsFor(accountID)
 }
 
 func renderFor(vf *vendorFlags, accountID, region string, kmsKeyARN func(string) string) (*iamstate.Account, error) {
@@ -149,15 +165,17 @@ type verifyInput struct {
 func newVerifyCmd() *cobra.Command {
 	in := &verifyInput{}
 	c := &cobra.Command{
-		Use:   "verify --vendor NAME|--spec FILE [--param k=v ...] [filters]",
+		Use:   "verify --vendor NAME|--spec FILE [--param k=v ...] [--params-file F] [--param-from-tag k=TAG] [--param-from-command k=CMD] [filters]",
 		Short: "Compare what the spec grants with what each live account grants; exit 1 on any drift",
 		Long: `verify renders the vendor spec for every target account and compares it with the live IAM
 roles and policies, read through the execution role. It needs no Pulumi state, so it also
-audits accounts onboarded by console, CloudFormation or Terraform.`,
+audits accounts onboarded by console, CloudFormation or Terraform. Each account is rendered
+with its own parameter values, from the same sources as up.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runVerify(c, in) },
 	}
 	in.vendor.register(c)
+	in.vendor.registerPerAccount(c)
 	in.fleet.register(c)
 	return c
 }
@@ -186,6 +204,12 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 	if err != nil {
 		return err
 	}
+	// Each account is compared with the spec rendered for its own values; a command that
+	// fails for one account makes that account's result an error.
+	p, err := resolveParams(ctx, &in.vendor, &in.fleet, accounts, true, prefixedLog(c.ErrOrStderr()))
+	if err != nil {
+		return err
+	}
 	reader := liveReader{base: base, role: in.fleet.role()}
 	out := make([]AccountVerification, len(accounts))
 	g, gctx := errgroup.WithContext(ctx)
@@ -194,7 +218,11 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 	for i, a := range accounts {
 		g.Go(func() error {
 			v := AccountVerification{AccountID: a.ID, Name: a.Name, Findings: []verify.Finding{}}
-			want, err := renderFor(&in.vendor, a.ID, in.fleet.targets.Region, reader.kmsKeyARN(gctx, a.ID))
+			vf, err := p.flagsFor(a.ID)
+			var want *iamstate.Account
+			if err == nil {
+				want, err = renderFor(vf, a.ID, in.fleet.targets.Region, reader.kmsKeyARN(gctx, a.ID))
+			}
 			if err == nil {
 				var got *iamstate.Account
 				if got, err = reader.snapshot(gctx, want); err == nil {
@@ -221,7 +249,18 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 			drifted++
 		}
 	}
-	w := c.OutOrStdout()
+	// Findings quote trust policy values; a secret parameter's value is masked in them.
+	var buf bytes.Buffer
+	w := &buf
+	defer func() {
+		var secrets []string
+		for _, a := range accounts {
+			if given, err := p.given(a.ID); err == nil {
+				secrets = append(secrets, p.secretValues(given)...)
+			}
+		}
+		_, _ = c.OutOrStdout().Write(maskSecrets(buf.Bytes(), secrets))
+	}()
 	if in.fleet.Output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -3,11 +3,13 @@ package targets
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -17,8 +19,9 @@ import (
 )
 
 // LoadAccountsFile reads target accounts from a CSV file (header id,name,ou_path,email,tags
-// with tags as k=v;k2=v2; only id is required) or a YAML file (accounts: [{id, name, ouPath,
-// email, tags}]), chosen by extension, for users who cannot read the organization. Errors name
+// with tags as k=v;k2=v2, and a column param:NAME per vendor parameter the accounts set each
+// for themselves; only id is required) or a YAML file (accounts: [{id, name, ouPath, email,
+// tags, params}]), chosen by extension, for users who cannot read the organization. Errors name
 // the file, the row (CSV: the file's line, so the header is row 1, as in a spreadsheet) or
 // line (YAML) and the field, because these files are written by hand. File accounts are taken to be ACTIVE: only the
 // organization knows otherwise.
@@ -65,8 +68,14 @@ type fileEntry struct {
 	where string
 }
 
-// csvColumns are the columns a CSV accounts file may have.
+// csvColumns are the columns a CSV accounts file may have, besides param:NAME columns.
 var csvColumns = []string{"id", "name", "ou_path", "email", "tags"}
+
+// ParamColumnPrefix starts a CSV accounts file column that holds one vendor parameter's value
+// per account: param:external_id. An empty cell leaves the parameter to other sources.
+const ParamColumnPrefix = "param:"
+
+var paramNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func parseCSV(name string, data []byte) ([]fileEntry, error) {
 	// Spreadsheet programs start UTF-8 CSV files with a byte order mark.
@@ -87,10 +96,24 @@ func parseCSV(name string, data []byte) ([]fileEntry, error) {
 		known[c] = true
 	}
 	col := map[string]int{}
+	paramCols := map[string]int{} // parameter name -> column
 	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
+		h = strings.TrimSpace(h)
+		if len(h) >= len(ParamColumnPrefix) && strings.EqualFold(h[:len(ParamColumnPrefix)], ParamColumnPrefix) {
+			// Parameter names keep their case: they must match the spec's.
+			p := strings.TrimSpace(h[len(ParamColumnPrefix):])
+			if !paramNamePattern.MatchString(p) {
+				return nil, fmt.Errorf("%s: row 1: column %q: want param:NAME with NAME a vendor parameter such as external_id", name, h)
+			}
+			if _, dup := paramCols[p]; dup {
+				return nil, fmt.Errorf("%s: row 1: column %q is there twice", name, h)
+			}
+			paramCols[p] = i
+			continue
+		}
+		h = strings.ToLower(h)
 		if !known[h] {
-			return nil, fmt.Errorf("%s: row 1: unknown column %q (want %s)", name, h, strings.Join(csvColumns, ","))
+			return nil, fmt.Errorf("%s: row 1: unknown column %q (want %s); a vendor parameter's column is %sNAME", name, h, strings.Join(csvColumns, ","), ParamColumnPrefix)
 		}
 		if _, dup := col[h]; dup {
 			return nil, fmt.Errorf("%s: row 1: column %q is there twice", name, h)
@@ -131,6 +154,14 @@ func parseCSV(name string, data []byte) ([]fileEntry, error) {
 				a.Tags[strings.TrimSpace(k)] = strings.TrimSpace(v)
 			}
 		}
+		for p, i := range paramCols {
+			if i < len(rec) && strings.TrimSpace(rec[i]) != "" {
+				if a.Params == nil {
+					a.Params = map[string]string{}
+				}
+				a.Params[p] = strings.TrimSpace(rec[i])
+			}
+		}
 		out = append(out, fileEntry{Account: a, where: where})
 	}
 	return out, nil
@@ -146,6 +177,36 @@ type yamlAccount struct {
 	OUPath string            `yaml:"ouPath"`
 	Email  string            `yaml:"email"`
 	Tags   map[string]string `yaml:"tags"`
+	// Params are vendor parameter values for this account; lists and maps are kept as JSON.
+	Params map[string]yamlParamValue `yaml:"params"`
+}
+
+// yamlParamValue is a parameter value as written: a scalar keeps its text (an external ID of
+// digits stays a string, leading zeros included), a list or map becomes JSON text, which the
+// vendor's parameter types accept.
+type yamlParamValue string
+
+// UnmarshalYAML keeps a plain scalar's text and turns a sequence or mapping into JSON.
+func (v *yamlParamValue) UnmarshalYAML(raw []byte) error {
+	var node any
+	if err := yaml.Unmarshal(raw, &node); err != nil {
+		return err
+	}
+	switch node.(type) {
+	case []any, map[string]any:
+		b, err := json.Marshal(node)
+		if err != nil {
+			return err
+		}
+		*v = yamlParamValue(b)
+		return nil
+	}
+	var text yamlAccountID
+	if err := text.UnmarshalYAML(raw); err != nil {
+		return err
+	}
+	*v = yamlParamValue(text)
+	return nil
 }
 
 // yamlAccountID is an account ID as written: YAML reads an unquoted 012345670123 as an octal
@@ -192,10 +253,20 @@ func parseYAML(name string, data []byte) ([]fileEntry, error) {
 				break
 			}
 		}
-		out = append(out, fileEntry{
-			Account: Account{ID: strings.TrimSpace(string(a.ID)), Name: a.Name, OUPath: a.OUPath, Email: a.Email, Tags: a.Tags},
-			where:   where,
-		})
+		acct := Account{ID: strings.TrimSpace(string(a.ID)), Name: a.Name, OUPath: a.OUPath, Email: a.Email, Tags: a.Tags}
+		for k, v := range a.Params {
+			if !paramNamePattern.MatchString(k) {
+				return nil, fmt.Errorf("%s: %s: params: %q is not a parameter name (letters, digits and _)", name, where, k)
+			}
+			if strings.TrimSpace(string(v)) == "" {
+				continue
+			}
+			if acct.Params == nil {
+				acct.Params = map[string]string{}
+			}
+			acct.Params[k] = strings.TrimSpace(string(v))
+		}
+		out = append(out, fileEntry{Account: acct, where: where})
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package targets_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -151,5 +152,42 @@ func TestValidateAccountID(t *testing.T) {
 		} else {
 			require.ErrorContains(t, err, "an AWS account ID is exactly 12 digits", id)
 		}
+	}
+}
+
+// TestAccountsFileParams: param:NAME columns (CSV) and params: maps (YAML) carry each
+// account's own parameter values; an empty cell sets nothing; values keep their text.
+func TestAccountsFileParams(t *testing.T) {
+	for _, tt := range []struct{ name, file, body string }{
+		{"csv", "accounts.csv", "id,name,param:external_id,PARAM:streamkap_principal_arns\n" +
+			"111111111111,a,ext-0001,\"[\"\"arn:aws:iam::1:role/x\"\"]\"\n222222222222,b,,\n"},
+		{"yaml", "accounts.yaml", "accounts:\n  - id: \"111111111111\"\n    name: a\n    params:\n      external_id: ext-0001\n" +
+			"      streamkap_principal_arns: [\"arn:aws:iam::1:role/x\"]\n  - id: \"222222222222\"\n    name: b\n    params: {external_id: \"\"}\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := targets.LoadAccountsFile(writeFile(t, tt.file, tt.body))
+			require.NoError(t, err)
+			require.Len(t, got, 2)
+			require.Equal(t, map[string]string{"external_id": "ext-0001", "streamkap_principal_arns": `["arn:aws:iam::1:role/x"]`}, got[0].Params)
+			require.Nil(t, got[1].Params, "empty values leave the parameter to other sources")
+			b, err := json.Marshal(got[0])
+			require.NoError(t, err)
+			require.NotContains(t, string(b), "ext-0001", "parameter values never reach reports through the account")
+		})
+	}
+	got, err := targets.LoadAccountsFile(writeFile(t, "digits.yaml", "accounts:\n  - id: \"111111111111\"\n    params: {external_id: 000123}\n"))
+	require.NoError(t, err)
+	require.Equal(t, "000123", got[0].Params["external_id"], "digits stay as written")
+
+	for _, tt := range []struct{ name, file, body, want string }{
+		{"csv column without a name", "p.csv", "id,param:\n111111111111,x\n", `p.csv: row 1: column "param:": want param:NAME`},
+		{"csv column name with a blank", "p.csv", "id,param:external id\n111111111111,x\n", `column "param:external id"`},
+		{"csv column twice", "p.csv", "id,param:a,param:a\n111111111111,x,y\n", `column "param:a" is there twice`},
+		{"yaml bad name", "p.yaml", "accounts:\n  - id: \"111111111111\"\n    params: {\"a b\": x}\n", `p.yaml: line 2 (accounts[0]): params: "a b" is not a parameter name`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := targets.LoadAccountsFile(writeFile(t, tt.file, tt.body))
+			require.ErrorContains(t, err, tt.want)
+		})
 	}
 }

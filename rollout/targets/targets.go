@@ -35,6 +35,10 @@ type Account struct {
 	Tags map[string]string `json:"tags,omitempty"`
 	// Management is true for the organization's management account.
 	Management bool `json:"management,omitempty"`
+	// Params are vendor parameter values for this account only, from an accounts file
+	// (CSV columns param:NAME, YAML params:). They never go into JSON: reports and the
+	// accounts listing carry accounts, and a parameter may be a secret.
+	Params map[string]string `json:"-"`
 	// ouChain is the OU IDs from the root down to the account's parent, for recursive filters.
 	ouChain []string
 }
@@ -319,7 +323,50 @@ func orgAccessHint(err error) string {
 	return ""
 }
 
-func readTags(ctx context.Context, client Organizations, accounts []Account, parallel int) error {
+// ReadTags reads the Organizations tags of the accounts that have none read yet (Tags is nil),
+// in place, with at most parallel calls in flight; per-account parameters taken from tags
+// need them when no tag filter made discovery read them.
+func ReadTags(ctx context.Context, client organizations.ListTagsForResourceAPIClient, accounts []Account, parallel int) error {
+	var missing []int
+	for i := range accounts {
+		if accounts[i].Tags == nil {
+			missing = append(missing, i)
+		}
+	}
+	sub := make([]Account, len(missing))
+	for j, i := range missing {
+		sub[j] = accounts[i]
+	}
+	if parallel < 1 {
+		parallel = DefaultParallel
+	}
+	if err := readTags(ctx, client, sub, parallel); err != nil {
+		return err
+	}
+	for j, i := range missing {
+		accounts[i].Tags = sub[j].Tags
+	}
+	return nil
+}
+
+// AccountIDs lists every account of the organization, whatever its OU or state, for checks
+// that an account named somewhere (a parameters file) exists at all.
+func AccountIDs(ctx context.Context, client organizations.ListAccountsAPIClient) (map[string]bool, error) {
+	out := map[string]bool{}
+	pages := organizations.NewListAccountsPaginator(client, &organizations.ListAccountsInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the organization's accounts: %w%s", err, orgAccessHint(err))
+		}
+		for _, a := range page.Accounts {
+			out[aws.ToString(a.Id)] = true
+		}
+	}
+	return out, nil
+}
+
+func readTags(ctx context.Context, client organizations.ListTagsForResourceAPIClient, accounts []Account, parallel int) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel)
 	for i := range accounts {
