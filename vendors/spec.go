@@ -67,6 +67,9 @@ type Parameter struct {
 	// RequiredWhen lists conditions (parameter or local names, as in `when`) under which the
 	// parameter must be set, e.g. a VPC ID only for a restricted policy type.
 	RequiredWhen Conditions `yaml:"requiredWhen,omitempty" json:"requiredWhen,omitempty"`
+	// Secret says the value is a credential or a value the customer keeps private: it is
+	// masked in output and stored encrypted in stack config.
+	Secret bool `yaml:"secret,omitempty" json:"secret,omitempty"`
 }
 
 // Local is a value derived from parameters and earlier locals. Exactly one of Value, ForEach,

@@ -91,6 +91,11 @@ func (f *paramSourceFlags) sources(spec *vendors.VendorSpec) (params.Sources, ma
 	if err := s.Check(spec); err != nil {
 		return s, nil, asUsage(err)
 	}
+	for _, p := range spec.Parameters {
+		if p.Secret {
+			secret[p.Name] = true
+		}
+	}
 	for _, name := range f.Secret {
 		name = strings.TrimSpace(name)
 		if _, ok := spec.Param(name); !ok {

@@ -257,3 +257,38 @@ func TestSecretParamsGoThroughSecretConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecSecretParamsGoThroughSecretConfig: a parameter the spec marks secret is kept
+// encrypted without --secret-param.
+func TestSpecSecretParamsGoThroughSecretConfig(t *testing.T) {
+	spec := strings.Replace(acmeSpecForParams, "format: externalId}", "format: externalId, secret: true}", 1)
+	require.NotEqual(t, acmeSpecForParams, spec)
+	path := filepath.Join(t.TempDir(), "acme.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(spec), 0o600))
+	a := targets.Account{ID: "111111111111", Params: map[string]string{"external_id": "own-1"}}
+	vf := &vendorFlags{SpecFile: path, perAccount: &paramSourceFlags{CommandTimeout: time.Minute}}
+	p, err := resolveParams(context.Background(), vf, &fleetFlags{}, []targets.Account{a}, false, nil)
+	require.NoError(t, err)
+	dep, err := p.deployment("us-east-1")
+	require.NoError(t, err)
+	sec, err := dep.SecretConfig(a)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"external_id":"own-1"}`, sec[program.Project+":"+program.KeyParams])
+	cfg, err := dep.StackConfig(a)
+	require.NoError(t, err)
+	require.NotContains(t, cfg, program.Project+":"+program.KeyParams)
+}
+
+const acmeSpecForParams = `apiVersion: byoc-access/v1
+vendor: Acme
+name: acme
+parameters:
+  - {name: external_id, type: string, required: true, format: externalId}
+roles:
+  - name: AcmeAccess
+    trust:
+      - actions: ["sts:AssumeRole"]
+        principals: [{type: AWS, identifiers: "arn:aws:iam::111122223333:role/acme"}]
+        conditions:
+          - {test: StringEquals, variable: "sts:ExternalId", values: "${external_id}", when: [external_id]}
+`
