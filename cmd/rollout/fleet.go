@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/lint"
 	"github.com/byoc-access/byoc-access/program"
 	"github.com/byoc-access/byoc-access/render"
@@ -126,7 +128,7 @@ func (f *targetFlags) resolve(ctx context.Context, cfg func() (aws.Config, error
 	}
 	res, err := targets.Discover(ctx, organizations.NewFromConfig(c), flt)
 	if err != nil {
-		if strings.Contains(err.Error(), "unknown OU") || strings.Contains(err.Error(), "not in the organization") || strings.Contains(err.Error(), "12 digits") {
+		if errors.As(err, new(*targets.InputError)) {
 			return res, asUsage(err)
 		}
 		return res, fmt.Errorf("discover accounts (give --accounts-file if you cannot read AWS Organizations): %w", err)
@@ -307,7 +309,7 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 	}
 	r, err := rollout.New(dep, append(opts, extra...)...)
 	if err != nil {
-		if strings.Contains(err.Error(), "Pulumi CLI") {
+		if errors.As(err, new(*pulumicli.NotFoundError)) {
 			return nil, "", err
 		}
 		return nil, "", asUsage(err)

@@ -28,7 +28,7 @@ import (
 func LoadAccountsFile(path string) ([]Account, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("accounts file: %w", err)
+		return nil, &InputError{Field: "--accounts-file", Value: path, Problem: "accounts file", Err: err}
 	}
 	name := path // as the user gave it, the way a compiler names a source file
 	var entries []fileEntry
@@ -38,7 +38,7 @@ func LoadAccountsFile(path string) ([]Account, error) {
 	case ".yaml", ".yml":
 		entries, err = parseYAML(name, data)
 	default:
-		return nil, fmt.Errorf("accounts file %s: use a .csv or .yaml file", path)
+		return nil, &InputError{Field: "--accounts-file", Value: path, Problem: "accounts file " + path, Fix: "use a .csv or .yaml file"}
 	}
 	if err != nil {
 		return nil, err
@@ -47,17 +47,17 @@ func LoadAccountsFile(path string) ([]Account, error) {
 	accounts := make([]Account, 0, len(entries))
 	for _, e := range entries {
 		if err := ValidateAccountID(e.ID); err != nil {
-			return nil, fmt.Errorf("%s: %s: id %q: an AWS account ID is exactly 12 digits", name, e.where, e.ID)
+			return nil, &InputError{Field: "id", Value: e.ID, File: name, Where: e.where, Problem: fmt.Sprintf("id %q", e.ID), Fix: "an AWS account ID is exactly 12 digits"}
 		}
 		if prev, dup := seen[e.ID]; dup {
-			return nil, fmt.Errorf("%s: %s: id %s is already listed at %s", name, e.where, e.ID, prev)
+			return nil, &InputError{Field: "id", Value: e.ID, File: name, Where: e.where, Problem: fmt.Sprintf("id %s is already listed at %s", e.ID, prev)}
 		}
 		seen[e.ID] = e.where
 		e.Status = "ACTIVE"
 		accounts = append(accounts, e.Account)
 	}
 	if len(accounts) == 0 {
-		return nil, fmt.Errorf("%s: no accounts listed", name)
+		return nil, &InputError{Field: "--accounts-file", Value: name, File: name, Problem: "no accounts listed"}
 	}
 	return accounts, nil
 }
@@ -86,10 +86,10 @@ func parseCSV(name string, data []byte) ([]fileEntry, error) {
 	r.FieldsPerRecord = -1 // trailing optional columns may be left off
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: no accounts listed", name)
+		return nil, &InputError{Field: "--accounts-file", Value: name, File: name, Problem: "no accounts listed"}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: header row: %w", name, err)
+		return nil, &InputError{Field: "header", File: name, Where: "header row", Err: err}
 	}
 	known := map[string]bool{}
 	for _, c := range csvColumns {
@@ -103,25 +103,25 @@ func parseCSV(name string, data []byte) ([]fileEntry, error) {
 			// Parameter names keep their case: they must match the spec's.
 			p := strings.TrimSpace(h[len(ParamColumnPrefix):])
 			if !paramNamePattern.MatchString(p) {
-				return nil, fmt.Errorf("%s: row 1: column %q: want param:NAME with NAME a vendor parameter such as external_id", name, h)
+				return nil, &InputError{Field: "header", Value: h, File: name, Where: "row 1", Problem: fmt.Sprintf("column %q: want param:NAME with NAME a vendor parameter such as external_id", h)}
 			}
 			if _, dup := paramCols[p]; dup {
-				return nil, fmt.Errorf("%s: row 1: column %q is there twice", name, h)
+				return nil, &InputError{Field: "header", Value: h, File: name, Where: "row 1", Problem: fmt.Sprintf("column %q is there twice", h)}
 			}
 			paramCols[p] = i
 			continue
 		}
 		h = strings.ToLower(h)
 		if !known[h] {
-			return nil, fmt.Errorf("%s: row 1: unknown column %q (want %s); a vendor parameter's column is %sNAME", name, h, strings.Join(csvColumns, ","), ParamColumnPrefix)
+			return nil, &InputError{Field: "header", Value: h, File: name, Where: "row 1", Problem: fmt.Sprintf("unknown column %q (want %s); a vendor parameter's column is %sNAME", h, strings.Join(csvColumns, ","), ParamColumnPrefix)}
 		}
 		if _, dup := col[h]; dup {
-			return nil, fmt.Errorf("%s: row 1: column %q is there twice", name, h)
+			return nil, &InputError{Field: "header", Value: h, File: name, Where: "row 1", Problem: fmt.Sprintf("column %q is there twice", h)}
 		}
 		col[h] = i
 	}
 	if _, ok := col["id"]; !ok {
-		return nil, fmt.Errorf("%s: row 1: the header has no id column (want %s)", name, strings.Join(csvColumns, ","))
+		return nil, &InputError{Field: "header", File: name, Where: "row 1", Problem: fmt.Sprintf("the header has no id column (want %s)", strings.Join(csvColumns, ","))}
 	}
 	get := func(rec []string, field string) string {
 		if i, ok := col[field]; ok && i < len(rec) {
@@ -136,7 +136,7 @@ func parseCSV(name string, data []byte) ([]fileEntry, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, &InputError{Field: "--accounts-file", Value: name, File: name, Err: err}
 		}
 		line, _ := r.FieldPos(0)
 		where := fmt.Sprintf("row %d", line)
@@ -149,7 +149,7 @@ func parseCSV(name string, data []byte) ([]fileEntry, error) {
 				}
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok || strings.TrimSpace(k) == "" {
-					return nil, fmt.Errorf("%s: %s: tags %q: want key=value pairs separated by ;", name, where, t)
+					return nil, &InputError{Field: "tags", Value: t, File: name, Where: where, Problem: fmt.Sprintf("tags %q", t), Fix: "want key=value pairs separated by ;"}
 				}
 				a.Tags[strings.TrimSpace(k)] = strings.TrimSpace(v)
 			}
@@ -235,14 +235,14 @@ func parseYAML(name string, data []byte) ([]fileEntry, error) {
 	if err := yaml.UnmarshalWithOptions(data, &doc, yaml.Strict()); err != nil {
 		var yerr yaml.Error
 		if errors.As(err, &yerr) && yerr.GetToken() != nil {
-			return nil, fmt.Errorf("%s: line %d: %s", name, yerr.GetToken().Position.Line, yerr.GetMessage())
+			return nil, &InputError{Field: "--accounts-file", Value: name, File: name, Where: fmt.Sprintf("line %d", yerr.GetToken().Position.Line), Problem: yerr.GetMessage()}
 		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, &InputError{Field: "--accounts-file", Value: name, File: name, Err: err}
 	}
 	// The decoded values carry no positions: the syntax tree has them.
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, &InputError{Field: "--accounts-file", Value: name, File: name, Err: err}
 	}
 	out := make([]fileEntry, 0, len(doc.Accounts))
 	for i, a := range doc.Accounts {
@@ -256,7 +256,7 @@ func parseYAML(name string, data []byte) ([]fileEntry, error) {
 		acct := Account{ID: strings.TrimSpace(string(a.ID)), Name: a.Name, OUPath: a.OUPath, Email: a.Email, Tags: a.Tags}
 		for k, v := range a.Params {
 			if !paramNamePattern.MatchString(k) {
-				return nil, fmt.Errorf("%s: %s: params: %q is not a parameter name (letters, digits and _)", name, where, k)
+				return nil, &InputError{Field: "params", Value: k, File: name, Where: where, Problem: fmt.Sprintf("params: %q is not a parameter name (letters, digits and _)", k)}
 			}
 			if strings.TrimSpace(string(v)) == "" {
 				continue
@@ -298,7 +298,7 @@ func ApplyFilter(accounts []Account, f Filter) (Result, error) {
 	}
 	for _, id := range f.Accounts {
 		if !inFile[id] {
-			return Result{}, fmt.Errorf("account %s is not in the accounts file: check --account", id)
+			return Result{}, &InputError{Field: "--account", Value: id, Problem: fmt.Sprintf("account %s is not in the accounts file", id), Fix: "check --account"}
 		}
 	}
 	under := func(a Account, prefix string) bool {
@@ -309,7 +309,7 @@ func ApplyFilter(accounts []Account, f Filter) (Result, error) {
 		out := map[string]bool{}
 		for _, ref := range refs {
 			if id := strings.TrimSpace(ref); strings.HasPrefix(id, "ou-") || strings.HasPrefix(id, "r-") {
-				return nil, fmt.Errorf("OU %q: an accounts file has no OU IDs: give the OU's path, e.g. Root/Workloads", ref)
+				return nil, &InputError{Field: "--ou", Value: ref, Problem: fmt.Sprintf("OU %q", ref), Fix: "an accounts file has no OU IDs: give the OU's path, e.g. Root/Workloads"}
 			}
 			p := normalizePath(ref)
 			found := false
@@ -320,7 +320,7 @@ func ApplyFilter(accounts []Account, f Filter) (Result, error) {
 				}
 			}
 			if !found {
-				return nil, fmt.Errorf("unknown OU %q: no account in the accounts file is in it (check ou_path/ouPath)", ref)
+				return nil, &InputError{Field: "--ou", Value: ref, Problem: fmt.Sprintf("unknown OU %q", ref), Fix: "no account in the accounts file is in it (check ou_path/ouPath)"}
 			}
 			out[p] = true
 		}
@@ -328,11 +328,11 @@ func ApplyFilter(accounts []Account, f Filter) (Result, error) {
 	}
 	include, err := paths(f.OUs)
 	if err != nil {
-		return Result{}, err
+		return Result{}, inField(err, "--ou")
 	}
 	exclude, err := paths(f.ExcludeOUs)
 	if err != nil {
-		return Result{}, err
+		return Result{}, inField(err, "--exclude-ou")
 	}
 	inOU := func(a Account, ous map[string]bool) bool {
 		for p := range ous {

@@ -25,7 +25,7 @@ func ParseShard(s string) (Shard, error) {
 	i, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)
 	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
-		return Shard{}, fmt.Errorf("--shard %q: want i/n with 1 <= i <= n, e.g. 2/4", s)
+		return Shard{}, &InputError{Field: "--shard", Value: s, Problem: fmt.Sprintf("--shard %q", s), Fix: "want i/n with 1 <= i <= n, e.g. 2/4"}
 	}
 	return Shard{Index: i, Count: n}, nil
 }

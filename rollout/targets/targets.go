@@ -100,26 +100,27 @@ var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 // before it reaches an API call or a role ARN.
 func ValidateAccountID(id string) error {
 	if !accountIDPattern.MatchString(id) {
-		return fmt.Errorf("account ID %q: an AWS account ID is exactly 12 digits", id)
+		return &InputError{Field: "account ID", Value: id, Problem: fmt.Sprintf("account ID %q", id), Fix: "an AWS account ID is exactly 12 digits"}
 	}
 	return nil
 }
 
 // Validate checks the filter's own values, so that bad flags fail before any API call.
 func (f Filter) Validate() error {
-	for _, id := range append(append([]string{}, f.Accounts...), f.ExcludeAccounts...) {
+	for i, id := range append(append([]string{}, f.Accounts...), f.ExcludeAccounts...) {
 		if err := ValidateAccountID(id); err != nil {
-			return err
+			return inField(err, pick(i < len(f.Accounts), "--account", "--exclude-account"))
 		}
 	}
-	for _, ou := range append(append([]string{}, f.OUs...), f.ExcludeOUs...) {
+	for i, ou := range append(append([]string{}, f.OUs...), f.ExcludeOUs...) {
 		if strings.Trim(strings.TrimSpace(ou), "/") == "" {
-			return errors.New("an empty OU was given: use an OU ID (ou-...) or a path such as Root/Workloads")
+			return &InputError{Field: pick(i < len(f.OUs), "--ou", "--exclude-ou"), Value: ou,
+				Problem: "an empty OU was given", Fix: "use an OU ID (ou-...) or a path such as Root/Workloads"}
 		}
 	}
-	for k := range f.AccountTags {
+	for k, v := range f.AccountTags {
 		if strings.TrimSpace(k) == "" {
-			return errors.New("an account tag filter needs a key: key=value")
+			return &InputError{Field: "--account-tag", Value: k + "=" + v, Problem: "an account tag filter needs a key", Fix: "key=value"}
 		}
 	}
 	return nil
@@ -166,11 +167,11 @@ func Discover(ctx context.Context, client Organizations, f Filter, opts ...Optio
 	}
 	include, err := tree.resolveOUs(f.OUs)
 	if err != nil {
-		return Result{}, err
+		return Result{}, inField(err, "--ou")
 	}
 	exclude, err := tree.resolveOUs(f.ExcludeOUs)
 	if err != nil {
-		return Result{}, err
+		return Result{}, inField(err, "--exclude-ou")
 	}
 	byID := map[string]bool{}
 	for _, a := range tree.accounts {
@@ -178,7 +179,7 @@ func Discover(ctx context.Context, client Organizations, f Filter, opts ...Optio
 	}
 	for _, id := range f.Accounts {
 		if !byID[id] {
-			return Result{}, fmt.Errorf("account %s is not in the organization: check --account", id)
+			return Result{}, &InputError{Field: "--account", Value: id, Problem: fmt.Sprintf("account %s is not in the organization", id), Fix: "check --account"}
 		}
 	}
 	inOU := func(a Account, ous map[string]bool) bool {
@@ -409,7 +410,8 @@ func (o *org) resolveOU(ref string) (string, error) {
 	if len(known) > 10 {
 		known = append(known[:10], "...")
 	}
-	return "", fmt.Errorf("unknown OU %q: give an OU ID (ou-...) or a path from the root; the organization has %s", ref, strings.Join(known, ", "))
+	return "", &InputError{Field: "--ou", Value: ref, Problem: fmt.Sprintf("unknown OU %q", ref),
+		Fix: "give an OU ID (ou-...) or a path from the root; the organization has " + strings.Join(known, ", ")}
 }
 
 func (o *org) resolveOUs(refs []string) (map[string]bool, error) {
