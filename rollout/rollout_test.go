@@ -566,7 +566,7 @@ func TestSyncFollowsTheOrganization(t *testing.T) {
 	require.NoError(t, err)
 
 	res, all := discover()
-	rep, err := r.Sync(context.Background(), res.Targets, all, false)
+	rep, err := r.Sync(context.Background(), res.Targets, all, rollout.SyncOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 3, rep.Counts.Succeeded)
 	require.Empty(t, rep.Orphans)
@@ -580,7 +580,7 @@ func TestSyncFollowsTheOrganization(t *testing.T) {
 	require.NoError(t, err)
 
 	res, all = discover()
-	rep, err = r.Sync(context.Background(), res.Targets, all, false)
+	rep, err = r.Sync(context.Background(), res.Targets, all, rollout.SyncOptions{})
 	require.NoError(t, err)
 	byID := resultsByID(rep.Report)
 	require.False(t, byID[added].UpToDate, "the new account is deployed")
@@ -594,7 +594,7 @@ func TestSyncFollowsTheOrganization(t *testing.T) {
 	require.Equal(t, map[string]string{first[0]: "the account is SUSPENDED", first[1]: "the account is no longer in the organization"}, orphans)
 	require.Contains(t, listStacks(t, cmd, backend), first[0])
 
-	rep, err = r.Sync(context.Background(), res.Targets, all, true)
+	rep, err = r.Sync(context.Background(), res.Targets, all, rollout.SyncOptions{Prune: true})
 	require.NoError(t, err)
 	for _, o := range rep.Orphans {
 		require.True(t, o.Pruned, "%+v", o)
