@@ -335,6 +335,7 @@ func TestNewValidates(t *testing.T) {
 		want string
 	}{
 		{[]rollout.Option{rollout.Backend("file://" + t.TempDir())}, "no secrets passphrase"},
+		{[]rollout.Option{rollout.Passphrase("trailing space "), rollout.Backend("file://" + t.TempDir())}, "white space"},
 		{[]rollout.Option{rollout.Passphrase("x"), rollout.Backend("ftp://nope")}, `--backend "ftp://nope"`},
 		{[]rollout.Option{rollout.Passphrase("x"), rollout.Parallel(-1)}, "--parallel -1"},
 		{[]rollout.Option{rollout.Passphrase("x"), rollout.StackPrefix("bad prefix")}, "--stack-prefix"},
