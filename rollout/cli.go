@@ -136,16 +136,23 @@ func pulumiArgs(args []string) []string {
 	return args
 }
 
-// stackArg is the value of --stack (or -s) in a command line, "" when there is none.
+// stackArg is the stack a command line works on: the value of --stack (or -s), or the name
+// `stack init NAME` takes as an argument; "" when there is none.
 func stackArg(args []string) string {
 	args = pulumiArgs(args)
+	var positional []string
 	for i, a := range args {
 		switch {
 		case (a == "--stack" || a == "-s") && i+1 < len(args):
 			return args[i+1]
 		case strings.HasPrefix(a, "--stack="):
 			return strings.TrimPrefix(a, "--stack=")
+		case !strings.HasPrefix(a, "-") && (i == 0 || !strings.HasPrefix(args[i-1], "--secrets-provider")):
+			positional = append(positional, a)
 		}
+	}
+	if len(positional) >= 3 && positional[0] == "stack" && positional[1] == "init" {
+		return positional[2]
 	}
 	return ""
 }

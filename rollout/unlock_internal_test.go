@@ -108,6 +108,8 @@ func TestStackArg(t *testing.T) {
 		{[]string{"stack", "select", "--stack=111111111111"}, "111111111111"},
 		{[]string{"config", "set-all", "-s", "111111111111", "--path"}, "111111111111"},
 		{[]string{"stack", "ls", "--json"}, ""},
+		{[]string{"--non-interactive", "stack", "init", "111111111111", "--secrets-provider", "passphrase"}, "111111111111"},
+		{[]string{"stack", "init", "--secrets-provider", "passphrase", "111111111111"}, "111111111111"},
 		{[]string{"run", "--", "--stack", "x"}, ""},
 	}
 	for _, tt := range tests {
