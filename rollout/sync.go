@@ -45,9 +45,9 @@ type SyncOptions struct {
 }
 
 // Sync keeps an organization onboarded on a schedule: it deploys every target (accounts whose
-// fingerprint is unchanged cost no CLI call on file:// and s3://), finds stacks whose account left the organization
-// or is suspended, and offboards those only with opts.Prune. want are the targets (of this
-// shard); org is every account the organization reports, with its status.
+// fingerprint is unchanged cost no CLI call on file:// and s3://), finds stacks whose account
+// left the organization or is suspended, and offboards those only with opts.Prune. want are
+// the targets (of this shard); org is every account the organization reports, with its status.
 func (r *Runner) Sync(ctx context.Context, want []targets.Account, org []targets.Account, opts SyncOptions) (*SyncReport, error) {
 	stacks, err := r.stacks(ctx)
 	if err != nil {
