@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path"
 	"strings"
 	"sync"
 	"time"
@@ -60,23 +59,40 @@ func (r *Runner) openStore(ctx context.Context) statestore.Store {
 	return st
 }
 
-// existingStacks lists the stacks of the project in the backend, by stack name.
+// existingStacks lists the stacks of the project in the backend, by stack name, in whichever
+// layout the backend has. An error (a layout this tool does not know) leaves the run to ask
+// the CLI about each stack instead.
 func (r *Runner) existingStacks(ctx context.Context) (map[string]bool, error) {
-	prefix := ".pulumi/stacks/" + r.dep.Project + "/"
-	keys, err := r.store.List(ctx, prefix)
+	layout, err := r.backendLayout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names, err := layout.Stacks(ctx, r.store, r.dep.Project)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
-	for _, k := range keys {
-		name := path.Base(k)
-		if n, ok := strings.CutSuffix(name, ".json"); ok {
-			out[n] = true
-		} else if n, ok := strings.CutSuffix(name, ".json.gz"); ok {
-			out[n] = true
-		}
+	for _, n := range names {
+		out[n] = true
 	}
 	return out, nil
+}
+
+// backendLayout is the backend's layout, read once it is decided: an empty backend gets its
+// layout from the CLI's first write (which PULUMI_DIY_BACKEND_LEGACY_LAYOUT can make legacy),
+// so it is read again until then.
+func (r *Runner) backendLayout(ctx context.Context) (statestore.Layout, error) {
+	r.layoutMu.Lock()
+	defer r.layoutMu.Unlock()
+	if r.layout != statestore.LayoutEmpty {
+		return r.layout, nil
+	}
+	l, err := statestore.DetectLayout(ctx, r.store)
+	if err != nil {
+		return l, fmt.Errorf("backend %s: %w", r.opts.Backend, err)
+	}
+	r.layout = l
+	return l, nil
 }
 
 // upToDateAll finds the accounts whose last successful update used the same fingerprint and

@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"context"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -62,24 +63,26 @@ func TestInterruptStopsCleanly(t *testing.T) {
 	cmd := pulumiCLI(t)
 	dir, runDir := t.TempDir(), t.TempDir()
 	accounts := accountsN(6)
-	started := make(chan struct{}, 10)
 	r, err := rollout.New(slowDeployment(4*time.Second), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir),
-		rollout.Passphrase(passphrase), rollout.Parallel(2), rollout.RunDir(runDir),
-		rollout.OnEvent(func(e rollout.Event) {
-			if e.Type == rollout.EventStarted {
-				started <- struct{}{}
-			}
-		}))
+		rollout.Passphrase(passphrase), rollout.Parallel(2), rollout.RunDir(runDir))
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
+	type outcome struct {
+		rep *rollout.Report
+		err error
+	}
+	done := make(chan outcome, 1)
 	go func() {
-		<-started
-		<-started
-		time.Sleep(2 * time.Second) // both are inside their updates
-		cancel()
+		rep, err := r.Up(ctx, accounts)
+		done <- outcome{rep, err}
 	}()
-	rep, err := r.Up(ctx, accounts)
+	// Interrupt once both running accounts are inside their updates (each holds its stack's
+	// lock), not after a guessed delay.
+	waitFor(t, "both updates to hold their locks", func() bool { return updatesHoldLocks(t, dir, 2) })
+	cancel()
+	out := <-done
+	rep, err := out.rep, out.err
 	require.NoError(t, err, "an interrupted run still returns its report")
 	require.True(t, rep.Interrupted)
 	require.Equal(t, 2, rep.Counts.Cancelled, "%+v", rep.Results)
@@ -130,6 +133,17 @@ func isUpProcess(pid int, stack string) bool {
 func updateHoldsLock(t *testing.T, dir, stack string) bool {
 	held := fileLocks(t, dir)
 	return len(held) == 1 && isUpProcess(held[0].Pid, stack)
+}
+
+// updatesHoldLocks says n stacks are locked, each by a running `pulumi up` of that stack.
+func updatesHoldLocks(t *testing.T, dir string, n int) bool {
+	held := fileLocks(t, dir)
+	for _, l := range held {
+		if !isUpProcess(l.Pid, path.Base(l.Stack)) {
+			return false
+		}
+	}
+	return len(held) == n
 }
 
 func contains(list []string, s string) bool {

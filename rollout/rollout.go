@@ -33,6 +33,7 @@ import (
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/rollout/access"
+	"github.com/byoc-access/byoc-access/rollout/locks"
 	"github.com/byoc-access/byoc-access/rollout/statestore"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
@@ -95,16 +96,41 @@ type Event struct {
 	Total int
 }
 
-// Runner runs operations over accounts.
+// Runner runs operations over accounts. Its methods may be called from several goroutines;
+// what one run keeps while it goes (the stacks it found, its progress count) is its own.
 type Runner struct {
 	dep  Deployment
 	opts Options
 	// store reads the backend directly (file:// and s3://); nil for Pulumi Cloud.
 	store statestore.Store
+	// cli runs every CLI child, keeping the passphrase out of their environment and their
+	// pids for telling the run's own stack locks from others'.
+	cli *childCLI
+	// passphrase is handed to the children as a private file while a run is in progress.
+	passphrase passphraseFile
+	// eventMu makes OnEvent calls one at a time: sinks are plain functions.
+	eventMu sync.Mutex
+	// layout caches the backend's layout once it is decided; see backendLayout.
+	layoutMu sync.Mutex
+	layout   statestore.Layout
+}
+
+// pass is one run of one operation over a list of accounts: the state it keeps while it
+// goes, apart from the Runner, so that runs never share it (two runs on one Runner, or a
+// sync's prune after its up).
+type pass struct {
+	*Runner
+	op Operation
 	// known are the stacks that existed when the run started, when the store can list them.
 	known map[string]bool
-	// total is the number of accounts of the current run, for progress events.
+	// total is the number of accounts of the run, for progress events.
 	total int
+	// env is the CLI's environment for this run's workspaces.
+	env map[string]string
+	// removeStacks removes each stack after a successful destroy.
+	removeStacks bool
+	// aws, when set, is the base config of the preflight and of the adoption checks.
+	aws *aws.Config
 }
 
 // New checks the deployment and options and returns a Runner. Problems in what the user gave
@@ -135,6 +161,11 @@ func New(dep Deployment, opts ...Option) (*Runner, error) {
 	if o.Passphrase == "" && !strings.HasPrefix(o.Backend, "https://") {
 		return nil, errors.New("no secrets passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, or pass --passphrase-file")
 	}
+	if strings.TrimSpace(o.Passphrase) != o.Passphrase {
+		// The CLI gets the passphrase as a file and trims what it reads, so it would encrypt
+		// with a different key than the one given.
+		return nil, errors.New("the secrets passphrase starts or ends with white space, which the Pulumi CLI would drop: remove it from PULUMI_CONFIG_PASSPHRASE or the passphrase file")
+	}
 	if err := validateStackPrefix(o.StackPrefix); err != nil {
 		return nil, err
 	}
@@ -158,7 +189,7 @@ func New(dep Deployment, opts ...Option) (*Runner, error) {
 		}
 		o.Pulumi = cmd
 	}
-	r := &Runner{dep: dep, opts: o}
+	r := &Runner{dep: dep, opts: o, cli: newChildCLI(o.Pulumi), passphrase: passphraseFile{phrase: o.Passphrase}}
 	r.store = r.openStore(context.Background())
 	return r, nil
 }
@@ -234,15 +265,24 @@ func (r *Runner) Status(ctx context.Context, accounts []targets.Account) (*Repor
 	return r.run(ctx, OpStatus, accounts)
 }
 
-func (r *Runner) emit(e Event) {
-	if r.opts.OnEvent != nil {
+// emit hands an event to OnEvent, one call at a time, so a sink may append to a slice or
+// count without a lock of its own.
+func (p *pass) emit(e Event) {
+	if p.opts.OnEvent != nil {
 		e.Time = time.Now()
-		e.Total = r.total
-		r.opts.OnEvent(e)
+		e.Total = p.total
+		p.eventMu.Lock()
+		defer p.eventMu.Unlock()
+		p.opts.OnEvent(e)
 	}
 }
 
 func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Account) (*Report, error) {
+	return r.runWith(ctx, &pass{Runner: r, op: op, removeStacks: r.opts.RemoveStacks, aws: r.opts.AWS}, accounts)
+}
+
+func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Account) (*Report, error) {
+	op := p.op
 	rep := &Report{Operation: op, StartedAt: time.Now(), Backend: r.opts.Backend, MaxFailures: r.opts.MaxFailures.String()}
 	if len(accounts) == 0 {
 		return nil, errors.New("no target accounts: check the OU, account and tag filters (rollout accounts lists what they select)")
@@ -253,7 +293,7 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 		}
 	}
 
-	r.total = len(accounts)
+	p.total = len(accounts)
 	results := make([]Result, len(accounts))
 	for i, a := range accounts {
 		results[i] = Result{Account: a, Stack: r.StackName(a.ID), Status: StatusNotStarted}
@@ -261,9 +301,9 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 
 	// Preflight: prove access to every account before touching any stack.
 	denied := map[string]error{}
-	preflight := r.opts.AWS != nil && !r.opts.SkipPreflight && op != OpStatus
+	preflight := p.aws != nil && !r.opts.SkipPreflight && op != OpStatus
 	if preflight {
-		denied = access.Preflight(ctx, *r.opts.AWS, sts.NewFromConfig(*r.opts.AWS), r.opts.ExecutionRole, accounts, r.opts.Parallel)
+		denied = access.Preflight(ctx, *p.aws, sts.NewFromConfig(*p.aws), r.opts.ExecutionRole, accounts, r.opts.Parallel)
 	}
 	// The plugin check comes after the preflight, which needs no plugin, and before any stack
 	// is touched.
@@ -278,15 +318,22 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 		}
 	}
 
-	r.known = nil
+	env, release, err := r.env()
+	if err != nil {
+		return nil, err
+	}
+	// Released however the run ends, interrupted included: the passphrase file goes with it.
+	defer release()
+	p.env = env
+
 	if r.store != nil {
 		if stacks, err := r.existingStacks(ctx); err == nil {
-			r.known = stacks
+			p.known = stacks
 		}
 	}
 	fresh := map[string]record{}
-	if op == OpUp && r.known != nil && r.dep.FingerprintKey != "" && !r.opts.Force && !r.opts.Refresh {
-		fresh = r.upToDateAll(ctx, accounts, r.known)
+	if op == OpUp && p.known != nil && r.dep.FingerprintKey != "" && !r.opts.Force && !r.opts.Refresh {
+		fresh = r.upToDateAll(ctx, accounts, p.known)
 	}
 
 	limit := r.opts.MaxFailures.Limit(len(accounts))
@@ -310,7 +357,7 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 		if rec, ok := fresh[accounts[i].ID]; ok {
 			res := &results[i]
 			res.Status, res.UpToDate, res.RoleArns, res.ExternalID = StatusSucceeded, true, rec.RoleArns, rec.ExternalID
-			r.emit(Event{Type: EventFinished, Account: accounts[i], Result: res})
+			p.emit(Event{Type: EventFinished, Account: accounts[i], Result: res})
 			continue
 		}
 		if err, ok := denied[accounts[i].ID]; ok {
@@ -319,7 +366,7 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 			mu.Lock()
 			failures++
 			mu.Unlock()
-			r.emit(Event{Type: EventFinished, Account: accounts[i], Result: res})
+			p.emit(Event{Type: EventFinished, Account: accounts[i], Result: res})
 			continue
 		}
 		select {
@@ -343,14 +390,14 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 			defer wg.Done()
 			defer func() { <-sem }()
 			res := &results[i]
-			r.emit(Event{Type: EventStarted, Account: accounts[i]})
-			r.account(ctx, op, accounts[i], res)
+			p.emit(Event{Type: EventStarted, Account: accounts[i]})
+			p.account(ctx, accounts[i], res)
 			if res.Status == StatusFailed {
 				mu.Lock()
 				failures++
 				mu.Unlock()
 			}
-			r.emit(Event{Type: EventFinished, Account: accounts[i], Result: res})
+			p.emit(Event{Type: EventFinished, Account: accounts[i], Result: res})
 		}(i)
 	}
 	wg.Wait()
@@ -375,20 +422,22 @@ func (r *Runner) run(ctx context.Context, op Operation, accounts []targets.Accou
 }
 
 // account runs one operation on one account, with retries, and fills in its result.
-func (r *Runner) account(ctx context.Context, op Operation, a targets.Account, res *Result) {
+func (p *pass) account(ctx context.Context, a targets.Account, res *Result) {
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()
+	// The pids of this account's CLI children are only needed until it is done.
+	defer p.cli.ended(p.StackName(a.ID))
 	// One workspace per account for the whole run: retries and the unlock after a timeout
 	// reuse it instead of writing a new project directory each time.
-	ws, err := r.workspace(ctx, a)
+	ws, err := p.workspace(ctx, p.env)
 	if err != nil {
 		res.Status, res.Kind, res.Error = StatusFailed, KindEngine, "workspace: "+reasonLine(err.Error())
 		return
 	}
 	defer os.RemoveAll(ws.WorkDir())
 	var logFile *os.File
-	if r.opts.RunDir != "" {
-		path := filepath.Join(r.opts.RunDir, a.ID+".log")
+	if p.opts.RunDir != "" {
+		path := filepath.Join(p.opts.RunDir, a.ID+".log")
 		if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
 			logFile = f
 			res.LogFile = path
@@ -398,11 +447,11 @@ func (r *Runner) account(ctx context.Context, op Operation, a targets.Account, r
 	for attempt := 0; ; attempt++ {
 		res.Attempts = attempt + 1
 		actx, cancel := ctx, context.CancelFunc(func() {})
-		if r.opts.Timeout > 0 {
-			actx, cancel = context.WithTimeout(ctx, r.opts.Timeout)
+		if p.opts.Timeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, p.opts.Timeout)
 		}
 		res.Status = StatusNotStarted
-		err := r.once(actx, ws, op, a, res, logFile)
+		err := p.once(actx, ws, a, res, logFile)
 		if err == nil {
 			cancel()
 			// once marks accounts it had nothing to do for as skipped, with the reason.
@@ -417,17 +466,17 @@ func (r *Runner) account(ctx context.Context, op Operation, a targets.Account, r
 		res.Status = StatusFailed
 		if ae.Kind == KindCancelled {
 			res.Status = StatusCancelled
-			r.unlock(ws, a)
+			p.unlock(a)
 			return
 		}
 		if ae.Kind == KindTimeout {
-			r.unlock(ws, a)
+			p.unlock(a)
 		}
-		if attempt >= r.opts.Retries || !retryable(ae, r.opts.WaitLock) || ctx.Err() != nil {
+		if attempt >= p.opts.Retries || !retryable(ae, p.opts.WaitLock) || ctx.Err() != nil {
 			return
 		}
-		delay := backoff(r.opts.Backoff, attempt)
-		r.emit(Event{Type: EventRetrying, Account: a, Message: fmt.Sprintf("%s: %s; retrying in %s", ae.Kind, ae.Reason, delay.Round(time.Millisecond))})
+		delay := backoff(p.opts.Backoff, attempt)
+		p.emit(Event{Type: EventRetrying, Account: a, Message: fmt.Sprintf("%s: %s; retrying in %s", ae.Kind, ae.Reason, delay.Round(time.Millisecond))})
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
@@ -446,31 +495,40 @@ func backoff(base time.Duration, attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// env is the CLI's environment for every workspace: backend, passphrase and the settings that
-// keep a headless CLI from reaching for the network.
-func (r *Runner) env() map[string]string {
-	env := map[string]string{
+// env is the CLI's environment for the workspaces of one run: backend, the passphrase file and
+// the settings that keep a headless CLI from reaching for the network. The passphrase itself
+// is never in it; the file exists until release is called.
+func (r *Runner) env() (env map[string]string, release func(), err error) {
+	env = map[string]string{
 		"PULUMI_BACKEND_URL":                          r.opts.Backend,
 		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 		"PULUMI_SKIP_CONFIRMATIONS":                   "true",
 	}
-	if r.opts.Passphrase != "" {
-		env["PULUMI_CONFIG_PASSPHRASE"] = r.opts.Passphrase
-	}
 	for k, v := range r.opts.Env {
 		env[k] = v
 	}
-	return env
+	for _, k := range secretEnv {
+		delete(env, k)
+	}
+	release = func() {}
+	if r.opts.Passphrase != "" {
+		path, rel, err := r.passphrase.acquire()
+		if err != nil {
+			return nil, nil, err
+		}
+		env["PULUMI_CONFIG_PASSPHRASE_FILE"], release = path, rel
+	}
+	return env, release, nil
 }
 
-func (r *Runner) workspace(ctx context.Context, a targets.Account) (auto.Workspace, error) {
+func (r *Runner) workspace(ctx context.Context, env map[string]string) (auto.Workspace, error) {
 	proj := workspace.Project{Name: tokens.PackageName(r.dep.Project), Runtime: workspace.NewProjectRuntimeInfo("go", nil)}
 	return auto.NewLocalWorkspace(ctx,
 		auto.Program(r.dep.Program),
 		auto.Project(proj),
-		auto.Pulumi(r.opts.Pulumi),
-		auto.EnvVars(r.env()),
+		auto.Pulumi(r.cli),
+		auto.EnvVars(env),
 		auto.SecretsProvider("passphrase"),
 	)
 }
@@ -530,16 +588,22 @@ func (r *Runner) recheck(ctx context.Context, a targets.Account) error {
 	return nil
 }
 
-func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a targets.Account, res *Result, log *os.File) error {
+func (p *pass) once(ctx context.Context, ws auto.Workspace, a targets.Account, res *Result, log *os.File) error {
+	op := p.op
 	if op == OpUp || op == OpPreview {
-		if err := r.recheck(ctx, a); err != nil {
+		if err := p.recheck(ctx, a); err != nil {
 			return err
 		}
 	}
-	name := r.StackName(a.ID)
+	name := p.StackName(a.ID)
 
 	if op == OpStatus || op == OpDestroy {
-		found, err := r.exists(ctx, ws, name)
+		found, err := p.exists(ctx, ws, name)
+		if err == nil && !found && op == OpDestroy && p.known != nil {
+			// Saying "nothing to destroy" for a stack that exists would leave the vendor's
+			// access in place behind a success, so the CLI has the last word over the listing.
+			found, err = stackExists(ctx, ws, name)
+		}
 		switch {
 		case err != nil:
 			return err
@@ -547,16 +611,16 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 			res.Status, res.Error = StatusSkipped, "no stack: nothing to destroy"
 			return nil
 		case !found:
-			return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: "no stack " + name + " in " + r.opts.Backend + ": the account was never deployed"}
+			return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: "no stack " + name + " in " + p.opts.Backend + ": the account was never deployed"}
 		case op == OpStatus:
-			return r.status(ctx, ws, name, res)
+			return p.status(ctx, ws, name, res)
 		default:
-			return r.destroy(ctx, ws, name, res, log)
+			return p.destroy(ctx, ws, name, res, log)
 		}
 	}
 
 	if op == OpDrift {
-		found, err := r.exists(ctx, ws, name)
+		found, err := p.exists(ctx, ws, name)
 		if err != nil {
 			return err
 		}
@@ -565,34 +629,34 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 			res.Error = "no stack: the account is not managed by byoc-access here"
 			return nil
 		}
-		return r.drift(ctx, ws, name, a, res, log)
+		return p.drift(ctx, ws, name, a, res, log)
 	}
 
-	cfg, err := r.stackConfig(a)
+	cfg, err := p.stackConfig(a)
 	if err != nil {
 		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
 	}
-	fp := r.setFingerprint(cfg)
-	if fp != "" && op == OpUp && r.known == nil && !r.opts.Force && !r.opts.Refresh && r.upToDate(ctx, ws, name, fp, res) {
+	fp := p.setFingerprint(cfg)
+	if fp != "" && op == OpUp && p.known == nil && !p.opts.Force && !p.opts.Refresh && p.upToDate(ctx, ws, name, fp, res) {
 		return nil
 	}
-	adopt, err := r.adoptions(ctx, ws, a)
+	adopt, err := p.adoptions(ctx, ws, a)
 	if err != nil {
 		return err
 	}
-	if err := r.ensureStack(ctx, ws, name); err != nil {
+	if err := p.ensureStack(ctx, ws, name); err != nil {
 		return fmt.Errorf("stack %s: %w", name, err)
 	}
-	if r.dep.AdoptKey != "" {
-		cfg[r.dep.AdoptKey] = auto.ConfigValue{Value: adopt}
+	if p.dep.AdoptKey != "" {
+		cfg[p.dep.AdoptKey] = auto.ConfigValue{Value: adopt}
 	}
 	if err := writeConfig(ctx, ws, name, cfg); err != nil {
 		return fmt.Errorf("set config: %w", err)
 	}
 	eop := engineOp{Command: "preview", Stack: name, Log: log}
 	if op == OpUp {
-		eop.Command, eop.Refresh = "up", r.opts.Refresh
-		r.forget(ctx, name)
+		eop.Command, eop.Refresh = "up", p.opts.Refresh
+		p.forget(ctx, name)
 	}
 	er, err := runEngine(ctx, ws, eop)
 	if err != nil {
@@ -601,7 +665,7 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	res.Changes = er.Changes
 	if op == OpUp {
 		fillOutputs(res, er.Outputs)
-		r.remember(ctx, name, fp, res)
+		p.remember(ctx, name, fp, res)
 	}
 	return nil
 }
@@ -609,11 +673,11 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 // ensureStack makes sure the account's stack exists in the backend. When the backend listing
 // at the start of the run says so, it costs nothing: every later command names the stack, so
 // there is nothing to select.
-func (r *Runner) ensureStack(ctx context.Context, ws auto.Workspace, name string) error {
+func (p *pass) ensureStack(ctx context.Context, ws auto.Workspace, name string) error {
 	switch {
-	case r.known != nil && r.known[name]:
+	case p.known != nil && p.known[name]:
 		return nil
-	case r.known != nil:
+	case p.known != nil:
 		// Known to be new: one `stack init` instead of a failing select and then an init.
 		_, err := auto.NewStack(ctx, name, ws)
 		if auto.IsCreateStack409Error(err) {
@@ -673,26 +737,26 @@ func (r *Runner) upToDate(ctx context.Context, ws auto.Workspace, name, fp strin
 
 // adoptions checks a new stack's account for resources the program would create that already
 // exist. It returns the JSON list to hand to the program when adopting.
-func (r *Runner) adoptions(ctx context.Context, ws auto.Workspace, a targets.Account) (string, error) {
-	if r.dep.Existing == nil || r.opts.AWS == nil {
+func (p *pass) adoptions(ctx context.Context, ws auto.Workspace, a targets.Account) (string, error) {
+	if p.dep.Existing == nil || p.aws == nil {
 		return "[]", nil
 	}
-	if found, err := r.exists(ctx, ws, r.StackName(a.ID)); err != nil {
+	if found, err := p.exists(ctx, ws, p.StackName(a.ID)); err != nil {
 		return "", err
 	} else if found {
 		// A deployed stack manages its resources already.
 		return "[]", nil
 	}
-	role := r.opts.ExecutionRole
-	cfg := role.Credentials(*r.opts.AWS, sts.NewFromConfig(*r.opts.AWS), role.Partition, a.ID)
-	existing, err := r.dep.Existing(ctx, a, cfg)
+	role := p.opts.ExecutionRole
+	cfg := role.Credentials(*p.aws, sts.NewFromConfig(*p.aws), role.Partition, a.ID)
+	existing, err := p.dep.Existing(ctx, a, cfg)
 	if err != nil {
 		return "", fmt.Errorf("look for existing resources: %w", err)
 	}
 	if len(existing) == 0 {
 		return "[]", nil
 	}
-	if !r.opts.Adopt {
+	if !p.opts.Adopt {
 		return "", &AccountError{AccountID: a.ID, Kind: KindConflict,
 			Reason: fmt.Sprintf("already exist in the account: %s; pass --adopt to bring them under management, or remove them", strings.Join(existing, ", "))}
 	}
@@ -724,10 +788,15 @@ func (r *Runner) drift(ctx context.Context, ws auto.Workspace, name string, a ta
 
 // exists says whether the account's stack is in the backend: from the run's backend listing
 // when there is one, else by asking the CLI.
-func (r *Runner) exists(ctx context.Context, ws auto.Workspace, name string) (bool, error) {
-	if r.known != nil {
-		return r.known[name], nil
+func (p *pass) exists(ctx context.Context, ws auto.Workspace, name string) (bool, error) {
+	if p.known != nil {
+		return p.known[name], nil
 	}
+	return stackExists(ctx, ws, name)
+}
+
+// stackExists asks the CLI whether a stack exists.
+func stackExists(ctx context.Context, ws auto.Workspace, name string) (bool, error) {
 	_, err := auto.SelectStack(ctx, name, ws)
 	if auto.IsSelectStack404Error(err) {
 		return false, nil
@@ -735,9 +804,9 @@ func (r *Runner) exists(ctx context.Context, ws auto.Workspace, name string) (bo
 	return err == nil, err
 }
 
-func (r *Runner) destroy(ctx context.Context, ws auto.Workspace, name string, res *Result, log *os.File) error {
-	r.forget(ctx, name)
-	er, err := runEngine(ctx, ws, engineOp{Command: "destroy", Stack: name, Remove: r.opts.RemoveStacks, Log: log})
+func (p *pass) destroy(ctx context.Context, ws auto.Workspace, name string, res *Result, log *os.File) error {
+	p.forget(ctx, name)
+	er, err := runEngine(ctx, ws, engineOp{Command: "destroy", Stack: name, Remove: p.removeStacks, Log: log})
 	if err != nil {
 		if isNoStack(err) {
 			// Gone since the run listed the backend (an earlier attempt removed it).
@@ -767,18 +836,38 @@ func (r *Runner) status(ctx context.Context, ws auto.Workspace, name string, res
 	return nil
 }
 
-// unlock cancels a stack's in-progress update after a timeout or interrupt, so the next run
-// does not find it locked. The Automation API has already sent the CLI SIGINT (and SIGKILL
-// ten seconds later), which normally releases the lock; this covers a CLI killed before it
-// could. Failures here are left for `rollout unlock` to report.
-func (r *Runner) unlock(ws auto.Workspace, a targets.Account) {
+// unlock removes the stack lock this run's own CLI left after a timeout or interrupt, so the
+// next run does not find the stack locked. The CLI got SIGINT (and SIGKILL ten seconds later),
+// which normally releases its lock; this covers a CLI killed before it could.
+//
+// Only a lock whose holder is one of this account's CLI children (pid and host, all ended) is
+// removed. `pulumi cancel` (auto.Stack.Cancel) would delete every lock of the stack, including
+// the live lock of another run that took the stack meanwhile, such as an overlapping CI job
+// or one waiting with --wait-lock, and two updates would then run on one stack. Other locks
+// are left for `rollout unlock`. On Pulumi Cloud, whose locks cannot be read here, nothing is
+// done: the service ends an interrupted update itself, and `pulumi cancel` there would end
+// whichever update holds the stack.
+func (p *pass) unlock(a targets.Account) {
+	if p.store == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	stack, err := auto.SelectStack(ctx, r.StackName(a.ID), ws)
+	name := p.StackName(a.ID)
+	ours := p.cli.ended(name)
+	if len(ours) == 0 {
+		return
+	}
+	held, err := locks.OfStack(ctx, p.store, p.dep.Project, name)
 	if err != nil {
 		return
 	}
-	_ = stack.Cancel(ctx)
+	host, _ := os.Hostname()
+	for _, l := range held {
+		if l.HeldByOneOf(host, ours) {
+			_ = locks.Remove(ctx, p.store, l)
+		}
+	}
 }
 
 func fillOutputs(res *Result, outs auto.OutputMap) {

@@ -335,6 +335,7 @@ func TestNewValidates(t *testing.T) {
 		want string
 	}{
 		{[]rollout.Option{rollout.Backend("file://" + t.TempDir())}, "no secrets passphrase"},
+		{[]rollout.Option{rollout.Passphrase("trailing space "), rollout.Backend("file://" + t.TempDir())}, "white space"},
 		{[]rollout.Option{rollout.Passphrase("x"), rollout.Backend("ftp://nope")}, `--backend "ftp://nope"`},
 		{[]rollout.Option{rollout.Passphrase("x"), rollout.Parallel(-1)}, "--parallel -1"},
 		{[]rollout.Option{rollout.Passphrase("x"), rollout.StackPrefix("bad prefix")}, "--stack-prefix"},
@@ -558,7 +559,7 @@ func TestSyncFollowsTheOrganization(t *testing.T) {
 	require.NoError(t, err)
 
 	res, all := discover()
-	rep, err := r.Sync(context.Background(), res.Targets, all, false)
+	rep, err := r.Sync(context.Background(), res.Targets, all, rollout.SyncOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 3, rep.Counts.Succeeded)
 	require.Empty(t, rep.Orphans)
@@ -572,7 +573,7 @@ func TestSyncFollowsTheOrganization(t *testing.T) {
 	require.NoError(t, err)
 
 	res, all = discover()
-	rep, err = r.Sync(context.Background(), res.Targets, all, false)
+	rep, err = r.Sync(context.Background(), res.Targets, all, rollout.SyncOptions{})
 	require.NoError(t, err)
 	byID := resultsByID(rep.Report)
 	require.False(t, byID[added].UpToDate, "the new account is deployed")
@@ -586,7 +587,7 @@ func TestSyncFollowsTheOrganization(t *testing.T) {
 	require.Equal(t, map[string]string{first[0]: "the account is SUSPENDED", first[1]: "the account is no longer in the organization"}, orphans)
 	require.Contains(t, listStacks(t, cmd, backend), first[0])
 
-	rep, err = r.Sync(context.Background(), res.Targets, all, true)
+	rep, err = r.Sync(context.Background(), res.Targets, all, rollout.SyncOptions{Prune: true})
 	require.NoError(t, err)
 	for _, o := range rep.Orphans {
 		require.True(t, o.Pruned, "%+v", o)

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
@@ -34,11 +33,22 @@ type SyncReport struct {
 	Orphans []Orphan `json:"orphans"`
 }
 
+// SyncOptions say what Sync does besides deploying.
+type SyncOptions struct {
+	// Prune offboards the orphaned stacks (destroy, then remove the stack).
+	Prune bool
+	// Shard is this runner's shard (--shard i/n), when several share the backend: only the
+	// orphans whose account ID falls in it are reported and pruned, the same split as the
+	// targets, so that each orphan is offboarded by exactly one runner. The zero value is
+	// the whole fleet.
+	Shard targets.Shard
+}
+
 // Sync keeps an organization onboarded on a schedule: it deploys every target (accounts whose
-// fingerprint is unchanged cost two light CLI calls), finds stacks whose account left the
-// organization or is suspended, and offboards those only when prune is set. org is every
-// account the organization reports, with its status.
-func (r *Runner) Sync(ctx context.Context, want []targets.Account, org []targets.Account, prune bool) (*SyncReport, error) {
+// fingerprint is unchanged cost no CLI call on file:// and s3://), finds stacks whose account
+// left the organization or is suspended, and offboards those only with opts.Prune. want are
+// the targets (of this shard); org is every account the organization reports, with its status.
+func (r *Runner) Sync(ctx context.Context, want []targets.Account, org []targets.Account, opts SyncOptions) (*SyncReport, error) {
 	stacks, err := r.stacks(ctx)
 	if err != nil {
 		return nil, err
@@ -53,7 +63,8 @@ func (r *Runner) Sync(ctx context.Context, want []targets.Account, org []targets
 	}
 	var orphans []Orphan
 	for _, id := range stacks {
-		if wanted[id] {
+		if wanted[id] || !opts.Shard.Has(id) {
+			// Another shard's stacks are that shard's to report and prune.
 			continue
 		}
 		st, inOrg := status[id]
@@ -73,19 +84,14 @@ func (r *Runner) Sync(ctx context.Context, want []targets.Account, org []targets
 	} else {
 		rep.Report = &Report{Operation: OpUp, StartedAt: time.Now(), Backend: r.opts.Backend, Results: []Result{}}
 	}
-	if prune && len(orphans) > 0 {
+	if opts.Prune && len(orphans) > 0 {
 		accts := make([]targets.Account, len(orphans))
 		for i, o := range orphans {
 			accts[i] = targets.Account{ID: o.AccountID, Status: status[o.AccountID]}
 		}
-		saved := r.opts.RemoveStacks
-		r.opts.RemoveStacks = true
-		// The preflight is skipped: a suspended account cannot pass it, and the destroy
-		// reports its own failure if the account is unreachable.
-		savedAWS := r.opts.AWS
-		r.opts.AWS = nil
-		dr, err := r.run(ctx, OpDestroy, accts)
-		r.opts.RemoveStacks, r.opts.AWS = saved, savedAWS
+		// The preflight is skipped (no aws): a suspended account cannot pass it, and the
+		// destroy reports its own failure if the account is unreachable.
+		dr, err := r.runWith(ctx, &pass{Runner: r, op: OpDestroy, removeStacks: true}, accts)
 		if err != nil {
 			return nil, err
 		}
@@ -101,9 +107,25 @@ func (r *Runner) Sync(ctx context.Context, want []targets.Account, org []targets
 	return rep, nil
 }
 
-// stacks lists the account IDs that have a stack with this runner's prefix in the backend.
+// stacks lists the account IDs that have a stack with this runner's prefix in the backend:
+// read from the backend directly when it can be, else from the CLI.
 func (r *Runner) stacks(ctx context.Context) ([]string, error) {
-	ws, err := r.workspace(ctx, targets.Account{})
+	if r.store != nil {
+		if known, err := r.existingStacks(ctx); err == nil {
+			names := make([]string, 0, len(known))
+			for n := range known {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return accountStacks(names, r.opts.StackPrefix), nil
+		}
+	}
+	env, release, err := r.env()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	ws, err := r.workspace(ctx, env)
 	if err != nil {
 		return nil, fmt.Errorf("workspace: %w", err)
 	}
@@ -112,13 +134,17 @@ func (r *Runner) stacks(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list stacks in %s: %w", r.opts.Backend, err)
 	}
-	return accountStacks(list, r.opts.StackPrefix), nil
+	names := make([]string, len(list))
+	for i, s := range list {
+		names[i] = s.Name[strings.LastIndex(s.Name, "/")+1:]
+	}
+	return accountStacks(names, r.opts.StackPrefix), nil
 }
 
-func accountStacks(list []auto.StackSummary, prefix string) []string {
+// accountStacks keeps the stack names that are this prefix's account stacks, as account IDs.
+func accountStacks(names []string, prefix string) []string {
 	var out []string
-	for _, s := range list {
-		name := s.Name[strings.LastIndex(s.Name, "/")+1:]
+	for _, name := range names {
 		if prefix != "" {
 			var ok bool
 			if name, ok = strings.CutPrefix(name, prefix+"-"); !ok {

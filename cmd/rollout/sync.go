@@ -27,7 +27,8 @@ func newSyncCmd() *cobra.Command {
 		Long: `sync is meant to run on a schedule. It deploys to every target account (unchanged ones are
 skipped by fingerprint, so a quiet organization costs little), and reports stacks whose account
 has left the organization or is suspended. Those are offboarded (destroy, then remove the stack)
-only with --prune.`,
+only with --prune. With --shard i/n each runner reports and prunes only the departed accounts
+of its own shard (the same split as the targets), so every stack is offboarded by one runner.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runSync(c, in) },
 	}
@@ -69,7 +70,13 @@ func runSync(c *cobra.Command, in *syncInput) error {
 	for _, s := range everything.Skipped {
 		org = append(org, s.Account)
 	}
-	rep, err := r.Sync(ctx, res.Targets, org, in.Prune)
+	// Each of n runners reports and prunes only its shard's orphans, so an orphan is
+	// offboarded once, not n times at once.
+	shard, err := targets.ParseShard(in.fleet.Shard)
+	if err != nil {
+		return asUsage(err)
+	}
+	rep, err := r.Sync(ctx, res.Targets, org, rollout.SyncOptions{Prune: in.Prune, Shard: shard})
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,33 @@ func List(ctx context.Context, st Store) ([]Lock, error) {
 	return out, nil
 }
 
+// OfStack returns the locks of one stack of a project, in either backend layout: the project
+// layout keeps them under organization/PROJECT/STACK, the legacy one under STACK.
+func OfStack(ctx context.Context, st Store, project, stack string) ([]Lock, error) {
+	all, err := List(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	var out []Lock
+	for _, l := range all {
+		if l.Stack == stack || l.Stack == "organization/"+project+"/"+stack {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// HeldByOneOf says whether the lock was taken by one of these processes of this host, all of
+// which have ended: a pid that is running again belongs to some other process now (pids are
+// reused), whose lock this is not.
+func (l Lock) HeldByOneOf(host string, ended map[int]bool) bool {
+	if l.Hostname != host || !ended[l.Pid] {
+		return false
+	}
+	err := syscall.Kill(l.Pid, 0)
+	return errors.Is(err, syscall.ESRCH)
+}
+
 // Remove deletes one lock.
 func Remove(ctx context.Context, st Store, l Lock) error {
 	if !strings.HasPrefix(l.Key, lockPrefix) {
