@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -33,6 +34,9 @@ of its own shard (the same split as the targets), so every stack is offboarded b
 		RunE: func(c *cobra.Command, _ []string) error { return runSync(c, in) },
 	}
 	in.vendor.register(c)
+	// A scheduled sync must deploy each account's own values, as up did: with fleet-wide
+	// values only, it would overwrite every account's own external ID.
+	in.vendor.registerPerAccount(c)
 	in.fleet.register(c)
 	c.Flags().BoolVar(&in.Prune, "prune", false, "offboard stacks whose account left the organization or is suspended")
 	return c
@@ -46,8 +50,20 @@ func runSync(c *cobra.Command, in *syncInput) error {
 	if in.fleet.targets.AccountsFile != "" {
 		return usagef("sync reads the organization to find departed accounts: it cannot use --accounts-file")
 	}
-	dep, err := vendorDeployment(&in.vendor, in.fleet.targets.Region)
-	if err != nil {
+	perAccount := perAccountWanted(&in.vendor, "")
+	vf := in.vendor
+	if !perAccount {
+		vf.perAccount = nil
+	}
+	var dep rollout.Deployment
+	var err error
+	if perAccount {
+		if _, _, err := in.vendor.load(); err != nil {
+			return err
+		}
+		// The runner's own checks come before any per-account command runs.
+		dep = stateDeployment()
+	} else if dep, err = vendorDeployment(&vf, in.fleet.targets.Region); err != nil {
 		return err
 	}
 	r, runDir, err := in.fleet.runner(ctx, c, rollout.OpUp, dep)
@@ -57,6 +73,26 @@ func runSync(c *cobra.Command, in *syncInput) error {
 	res, err := in.fleet.resolve(ctx)
 	if err != nil {
 		return err
+	}
+	if perAccount {
+		in.fleet.RunDir = runDir
+		p, err := resolveParams(ctx, &in.vendor, &in.fleet, res.Targets, true, accountLog(runDir))
+		if err != nil {
+			return err
+		}
+		if dep, err = p.deployment(in.fleet.targets.Region); err != nil {
+			if errors.Is(err, errNoAccountResolved) {
+				p.printParams(c.ErrOrStderr())
+				return failedError{msg: "no account has usable parameter values"}
+			}
+			return err
+		}
+		if r, runDir, err = in.fleet.runner(ctx, c, rollout.OpUp, dep); err != nil {
+			return err
+		}
+		if err := p.writeParamsFile(runDir); err != nil {
+			return fmt.Errorf("run directory: %w", err)
+		}
 	}
 	cfg, err := in.fleet.aws(ctx)
 	if err != nil {
