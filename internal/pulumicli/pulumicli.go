@@ -144,7 +144,14 @@ func version(bin string) (semver.Version, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "version")
-	cmd.Env = append(os.Environ(), "PULUMI_SKIP_UPDATE_CHECK=true")
+	// `pulumi version` needs no secret: the passphrase stays out of its environment.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PULUMI_CONFIG_PASSPHRASE=") && !strings.HasPrefix(kv, "PULUMI_CONFIG_PASSPHRASE_FILE=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "PULUMI_SKIP_UPDATE_CHECK=true")
 	out, err := cmd.Output()
 	if err != nil {
 		return semver.Version{}, err
