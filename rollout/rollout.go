@@ -559,6 +559,11 @@ func (r *Runner) stackConfig(a targets.Account) (auto.ConfigMap, error) {
 	cfg["aws:region"] = auto.ConfigValue{Value: r.opts.Region}
 	cfg["aws:assumeRole.roleArn"] = auto.ConfigValue{Value: role.RoleARN(role.Partition, a.ID)}
 	cfg["aws:assumeRole.sessionName"] = auto.ConfigValue{Value: role.Session(a.ID)}
+	if role.Duration != 0 {
+		// The provider's session lasts as long as the preflight's would: a long update must
+		// not outlive a short session, nor a short policy be widened by the provider's default.
+		cfg["aws:assumeRole.duration"] = auto.ConfigValue{Value: role.Duration.String()}
+	}
 	if role.ExternalID != "" {
 		cfg["aws:assumeRole.externalId"] = auto.ConfigValue{Value: role.ExternalID, Secret: true}
 	}

@@ -60,6 +60,7 @@ func stubProgram(failFor string) pulumi.RunFunc {
 		ctx.Export("externalId", pulumi.String(cfg.Get("externalId")))
 		ctx.Export("vendor", pulumi.String(cfg.Require("vendor")))
 		ctx.Export("assumedRole", pulumi.String(role["roleArn"]))
+		ctx.Export("sessionDuration", pulumi.String(role["duration"]))
 		ctx.Export("region", pulumi.String(pconfig.New(ctx, "aws").Require("region")))
 		ctx.Export("adopt", pulumi.String(cfg.Get("adopt")))
 		ctx.Export("fingerprint", pulumi.String(cfg.Get("fingerprint")))
@@ -139,7 +140,7 @@ func TestRolloutEndToEnd(t *testing.T) {
 	r, err := rollout.New(dep,
 		rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase),
 		rollout.Parallel(5), rollout.RunDir(runDir), rollout.Preflight(sdkConfig(t, m.Endpoint)),
-		rollout.ExecutionRole(access.ExecutionRole{ExternalID: "deploy-secret-ext"}),
+		rollout.ExecutionRole(access.ExecutionRole{ExternalID: "deploy-secret-ext", Duration: 2 * time.Hour}),
 		rollout.OnEvent(func(e rollout.Event) { events = append(events, e) }))
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -157,6 +158,7 @@ func TestRolloutEndToEnd(t *testing.T) {
 		require.Equal(t, map[string]string{"StubRole": "arn:aws:iam::" + a.ID + ":role/StubRole"}, res.RoleArns)
 		require.Equal(t, "o-abcde", res.ExternalID)
 		require.Equal(t, "arn:aws:iam::"+a.ID+":role/OrganizationAccountAccessRole", res.Outputs["assumedRole"], "the provider assumes the execution role")
+		require.Equal(t, "2h0m0s", res.Outputs["sessionDuration"], "the provider's session lasts as long as the execution role's")
 		require.Equal(t, "us-east-1", res.Outputs["region"])
 		require.Equal(t, 2, res.Changes["create"], "the stack and the component")
 		assertSeenConfig(t, res)

@@ -160,6 +160,7 @@ type fleetFlags struct {
 	Retries             int
 	WaitLock            bool
 	NoPreflight         bool
+	SessionDuration     time.Duration
 	Adopt               bool
 	Shard               string
 	Force               bool
@@ -179,6 +180,7 @@ func (f *fleetFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.ExecutionRole, "execution-role", access.DefaultRoleName, "role to assume in each account: a name, or an ARN template with {account}")
 	fl.StringVar(&f.ExecutionExternalID, "execution-external-id", "", "external ID the execution role requires (or BYOC_EXECUTION_EXTERNAL_ID)")
 	fl.StringVar(&f.SessionName, "session-name", "", "AssumeRole session name shown in CloudTrail (default byoc-access-ACCOUNT)")
+	fl.DurationVar(&f.SessionDuration, "session-duration", 0, "AssumeRole session duration, 15m to 12h, for the preflight and the provider (default: STS's, 1h for the provider)")
 	fl.StringVar(&f.Backend, "backend", "", "state backend URL (default $PULUMI_BACKEND_URL, else file://./.byoc-access/state)")
 	fl.StringVar(&f.PassphraseFile, "passphrase-file", "", "file holding the secrets passphrase (default $PULUMI_CONFIG_PASSPHRASE or $PULUMI_CONFIG_PASSPHRASE_FILE)")
 	fl.StringVar(&f.StackPrefix, "stack-prefix", "", "prefix of stack names: PREFIX-ACCOUNT")
@@ -208,7 +210,7 @@ func (f *fleetFlags) role() access.ExecutionRole {
 	if ext == "" {
 		ext = os.Getenv("BYOC_EXECUTION_EXTERNAL_ID")
 	}
-	return access.ExecutionRole{NameOrTemplate: f.ExecutionRole, ExternalID: ext, SessionName: f.SessionName}
+	return access.ExecutionRole{NameOrTemplate: f.ExecutionRole, ExternalID: ext, SessionName: f.SessionName, Duration: f.SessionDuration}
 }
 
 // parallel is --parallel, or the machine-fitted default when it is 0.
