@@ -49,6 +49,13 @@ go vet ./...
 
 step "go test"
 # The Automation API tests start real Pulumi CLI processes; keep the package parallelism
-# low on small machines so they do not time out against each other.
-go test -count=1 -p 2 -timeout 15m ./... "$@"
+# low on small machines so they do not time out against each other. The fleet driver, where
+# runs share state across goroutines, runs under the race detector, beside the CLI's tests
+# (the real-provider lifecycle among them), which spend their time in CLI and provider
+# processes rather than in Go code the detector could check.
+go test -count=1 -p 2 -timeout 15m $(go list ./... | grep -v -e '/rollout$' -e '/rollout/' -e '/cmd/rollout$') "$@"
+go test -race -count=1 -p 2 -timeout 15m ./rollout/... "$@" &
+race=$!
+go test -count=1 -timeout 15m ./cmd/rollout/ "$@"
+wait "$race"
 (cd provider && go test -count=1 -timeout 5m ./...)
