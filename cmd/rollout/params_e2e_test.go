@@ -20,7 +20,8 @@ import (
 	"github.com/byoc-access/byoc-access/rollout/access"
 )
 
-// TestPerAccountParamsDeploy deploys the streamkap preset through the real AWS provider into
+// TestPerAccountParamsDeploy deploys the datadog preset (Datadog issues a distinct external ID
+// for each AWS account) through the real AWS provider into
 // three moto member accounts, each with its own external ID from another source: a parameters
 // file, an Organizations tag and a command. verify accepts the same sources; each account's
 // trust policy, read back through its execution role, holds its own ID; and changing one
@@ -32,7 +33,7 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 		OUs: []string{"Workloads"},
 		Accounts: []testenv.AccountSpec{
 			{Name: "from-file", OU: "Workloads"},
-			{Name: "from-tag", OU: "Workloads", Tags: map[string]string{"streamkap-external-id": "tag-ext-2"}},
+			{Name: "from-tag", OU: "Workloads", Tags: map[string]string{"datadog-external-id": "tag-ext-2"}},
 			{Name: "from-command", OU: "Workloads"},
 		},
 	})
@@ -54,8 +55,8 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 	script := filepath.Join(dir, "external-id")
 	writeFile(t, script, "#!/bin/sh\necho \"asking the vendor for $1\" >&2\necho \"cmd-ext-$1\"\n")
 	require.NoError(t, os.Chmod(script, 0o755))
-	sources := []string{"--vendor", "streamkap", "--ou", "Root/Workloads", "--params-file", paramsFile,
-		"--param-from-tag", "external_id=streamkap-external-id", "--param-from-command", "external_id=" + script}
+	sources := []string{"--vendor", "datadog", "--ou", "Root/Workloads", "--params-file", paramsFile,
+		"--param-from-tag", "external_id=datadog-external-id", "--param-from-command", "external_id=" + script}
 	want := map[string]string{fileID: "file-ext-1", tagID: "tag-ext-2", cmdID: "cmd-ext-" + cmdID}
 
 	up := func(wantCode int, args ...string) (*rollout.Report, string) {
@@ -107,9 +108,9 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 	require.Contains(t, string(log), "asking the vendor for "+cmdID)
 	shown, err := os.ReadFile(filepath.Join(runDir, "params.json"))
 	require.NoError(t, err)
-	require.Contains(t, string(shown), "tag streamkap-external-id")
+	require.Contains(t, string(shown), "tag datadog-external-id")
 
-	// Each account's role trusts Streamkap with its own external ID, read through its
+	// Each account's role trusts Datadog with its own external ID, read through its
 	// execution role as the rollout reads it.
 	// Not m.AWSConfig: its x-moto-account-id header would pin every call, assumed ones too,
 	// to the management account.
@@ -117,13 +118,13 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 	role := access.ExecutionRole{NameOrTemplate: access.DefaultRoleName}
 	for id, ext := range want {
 		cfg := role.Credentials(base, sts.NewFromConfig(base), "aws", id)
-		require.Equal(t, ext, trustExternalID(t, cfg, "StreamkapInstallAccess"), "account %s", id)
+		require.Equal(t, ext, trustExternalID(t, cfg, "DatadogIntegrationRole"), "account %s", id)
 	}
 
 	out, errOut, code := runCLI(t, append([]string{"verify", "--output", "json"}, sources...)...)
 	require.Equal(t, exitOK, code, "verify with the same sources: %s\n%s", out, errOut)
-	out, _, code = runCLI(t, "verify", "--output", "json", "--vendor", "streamkap", "--ou", "Root/Workloads")
-	require.Equal(t, exitFailed, code, "without the per-account values every account has drifted: %s", out)
+	out, _, code = runCLI(t, "verify", "--output", "json", "--vendor", "datadog", "--ou", "Root/Workloads", "--param", "external_id=one-for-all")
+	require.Equal(t, exitFailed, code, "with one fleet-wide value every account has drifted: %s", out)
 
 	// A new value for one account changes its fingerprint only.
 	writeFile(t, paramsFile, `"`+fileID+`": {external_id: file-ext-1b}`+"\n")
@@ -133,14 +134,14 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 		require.Equal(t, r.Account.ID != fileID, r.UpToDate, "account %s: only the changed one is redeployed", r.Account.ID)
 	}
 	cfg := role.Credentials(base, sts.NewFromConfig(base), "aws", fileID)
-	require.Equal(t, "file-ext-1b", trustExternalID(t, cfg, "StreamkapInstallAccess"))
+	require.Equal(t, "file-ext-1b", trustExternalID(t, cfg, "DatadogIntegrationRole"))
 
 	// plan shows each account's own values with their source, a secret one masked.
 	planDir := t.TempDir()
 	out, errOut, code = runCLI(t, append([]string{"plan", "--secret-param", "external_id", "--run-dir", planDir}, sources...)...)
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", out, errOut)
 	require.Contains(t, out, "ACCOUNT       PARAMETER    VALUE     SOURCE")
-	for _, w := range []string{fileID + "  external_id  ********  params file " + paramsFile + " (line 1)", tagID + "  external_id  ********  tag streamkap-external-id", cmdID + "  external_id  ********  command " + script} {
+	for _, w := range []string{fileID + "  external_id  ********  params file " + paramsFile + " (line 1)", tagID + "  external_id  ********  tag datadog-external-id", cmdID + "  external_id  ********  command " + script} {
 		require.Contains(t, out, w)
 	}
 	shown, err = os.ReadFile(filepath.Join(planDir, "params.json"))
