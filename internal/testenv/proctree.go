@@ -1,0 +1,307 @@
+package testenv
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ProcTreeEnv is the variable that marks the processes of one measured run. A child started
+// with ProcTree.Env() passes it to its own children through their inherited environment, so
+// every process of the run carries it, including those reparented to init after their parent
+// exited (which a walk of descendants would lose).
+const ProcTreeEnv = "BYOC_PROCTREE_MARKER"
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat: 100 on every Linux
+// architecture Go supports (the kernel fixes it for the ABI; sysconf is not in the stdlib).
+const clockTicks = 100
+
+// ProcUsage is what the processes of one executable name used during a measurement.
+type ProcUsage struct {
+	// Name is the executable's base name, version suffixes removed
+	// (terraform-provider-aws_v5.100.0_x5 is terraform-provider-aws).
+	Name string
+	// Processes is how many processes of that name were seen.
+	Processes int
+	// CPU is user+system time at each process's last sighting, summed: up to one sampling
+	// interval of each process's CPU before it exits is not seen.
+	CPU time.Duration
+	// Wall is each process's lifetime as sampled (last sighting minus first), summed.
+	Wall time.Duration
+	// PeakRSS is the largest resident memory of all these processes together in one sample.
+	PeakRSS int64
+}
+
+// TreeUsage is the result of a ProcTree measurement.
+type TreeUsage struct {
+	// ByName is the usage per executable name, largest CPU first.
+	ByName []ProcUsage
+	// PeakRSS is the largest resident memory of the whole tree in one sample, in bytes.
+	PeakRSS int64
+	// Samples is how many times /proc was read; Wall how long the measurement ran.
+	Samples int
+	Wall    time.Duration
+}
+
+// CPU is the CPU time of every process seen.
+func (u TreeUsage) CPU() time.Duration {
+	var total time.Duration
+	for _, p := range u.ByName {
+		total += p.CPU
+	}
+	return total
+}
+
+// Get returns the usage of one name (zero when no such process was seen).
+func (u TreeUsage) Get(name string) ProcUsage {
+	for _, p := range u.ByName {
+		if p.Name == name {
+			return p
+		}
+	}
+	return ProcUsage{Name: name}
+}
+
+type procKey struct {
+	pid   int
+	start uint64 // starttime in ticks since boot: tells a reused PID apart
+}
+
+type procSeen struct {
+	name        string
+	cpuTicks    uint64
+	first, last time.Time
+	rss         int64
+}
+
+// ProcTree samples /proc every interval for the processes of one measured run: those that
+// carry its marker in their environment, plus the measuring process itself when asked. It
+// records CPU and lifetime per process and the peak of the summed resident memory. It reads
+// /proc only, so it measures nothing outside Linux.
+type ProcTree struct {
+	marker   []byte
+	value    string
+	interval time.Duration
+	self     bool
+
+	mu       sync.Mutex
+	procs    map[procKey]*procSeen
+	notOurs  map[procKey]string
+	peakRSS  int64
+	peakBy   map[string]int64
+	samples  int
+	started  time.Time
+	selfCPU0 uint64
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// StartProcTree starts sampling every interval (100 ms when 0). With includeSelf the
+// measuring process counts as part of the tree (for work it does in-process, such as the
+// naive Automation API loop): its CPU from now on and its memory.
+func StartProcTree(interval time.Duration, includeSelf bool) *ProcTree {
+	if interval <= 0 {
+		interval = 100 * time.Millisecond
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	value := hex.EncodeToString(b)
+	t := &ProcTree{
+		marker:   []byte(ProcTreeEnv + "=" + value + "\x00"),
+		value:    value,
+		interval: interval,
+		self:     includeSelf,
+		procs:    map[procKey]*procSeen{},
+		notOurs:  map[procKey]string{},
+		peakBy:   map[string]int64{},
+		started:  time.Now(),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	if includeSelf {
+		if st, err := readStat(os.Getpid()); err == nil {
+			t.selfCPU0 = st.utime + st.stime
+		}
+	}
+	t.sample()
+	go t.loop()
+	return t
+}
+
+// Env is the NAME=VALUE entry to add to the environment of the children to measure.
+func (t *ProcTree) Env() string { return ProcTreeEnv + "=" + t.value }
+
+// Value is the marker's value, for setting it in the measuring process's own environment
+// when its children are started by a library that passes that environment on.
+func (t *ProcTree) Value() string { return t.value }
+
+func (t *ProcTree) loop() {
+	defer close(t.done)
+	tick := time.NewTicker(t.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-tick.C:
+			t.sample()
+		}
+	}
+}
+
+// Stop ends sampling (after one last sample) and returns the usage.
+func (t *ProcTree) Stop() TreeUsage {
+	close(t.stop)
+	<-t.done
+	t.sample()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	by := map[string]*ProcUsage{}
+	for _, p := range t.procs {
+		u := by[p.name]
+		if u == nil {
+			u = &ProcUsage{Name: p.name, PeakRSS: t.peakBy[p.name]}
+			by[p.name] = u
+		}
+		u.Processes++
+		u.CPU += ticksToDuration(p.cpuTicks)
+		u.Wall += p.last.Sub(p.first)
+	}
+	out := TreeUsage{PeakRSS: t.peakRSS, Samples: t.samples, Wall: time.Since(t.started)}
+	for _, u := range by {
+		out.ByName = append(out.ByName, *u)
+	}
+	sort.Slice(out.ByName, func(i, j int) bool {
+		if out.ByName[i].CPU != out.ByName[j].CPU {
+			return out.ByName[i].CPU > out.ByName[j].CPU
+		}
+		return out.ByName[i].Name < out.ByName[j].Name
+	})
+	return out
+}
+
+func ticksToDuration(ticks uint64) time.Duration {
+	return time.Duration(ticks) * time.Second / clockTicks
+}
+
+// sample reads /proc once: every process not yet known is checked for the marker, every one
+// of ours has its CPU, RSS and name read. A process found without the marker is not read
+// again until it execs (its command name changes): the environment it was started with never
+// changes, but a child caught between fork and exec still shows its parent's.
+func (t *ProcTree) sample() {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	self := os.Getpid()
+	page := int64(os.Getpagesize())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.samples++
+	total := int64(0)
+	byName := map[string]int64{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil {
+			continue // exited between the listing and the read
+		}
+		key := procKey{pid: pid, start: st.starttime}
+		p := t.procs[key]
+		if p == nil {
+			if comm, seen := t.notOurs[key]; seen && comm == st.comm {
+				continue
+			}
+			if (pid == self && !t.self) || (pid != self && !t.carriesMarker(pid)) {
+				t.notOurs[key] = st.comm
+				continue
+			}
+			p = &procSeen{first: now}
+			t.procs[key] = p
+		}
+		if st.state == 'Z' {
+			continue // exited, not yet reaped: its last numbers stand
+		}
+		cpu := st.utime + st.stime
+		if pid == self {
+			cpu -= min(cpu, t.selfCPU0)
+		}
+		p.cpuTicks, p.last, p.rss = cpu, now, st.rss*page
+		p.name = exeName(pid, st.comm, pid == self)
+		total += p.rss
+		byName[p.name] += p.rss
+	}
+	t.peakRSS = max(t.peakRSS, total)
+	for name, rss := range byName {
+		t.peakBy[name] = max(t.peakBy[name], rss)
+	}
+}
+
+func (t *ProcTree) carriesMarker(pid int) bool {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false
+	}
+	return bytes.HasPrefix(env, t.marker) || bytes.Contains(env, append([]byte{0}, t.marker...))
+}
+
+var versionSuffix = regexp.MustCompile(`_v[0-9][0-9A-Za-z.\-+]*(_x[0-9]+)?$`)
+
+// exeName is the base name of the process's executable, without a Terraform provider's
+// version suffix; the test binary itself is "(this process)".
+func exeName(pid int, comm string, self bool) string {
+	if self {
+		return "(this process)"
+	}
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err != nil {
+		return comm
+	}
+	return versionSuffix.ReplaceAllString(filepath.Base(strings.TrimSuffix(exe, " (deleted)")), "")
+}
+
+type procStat struct {
+	comm         string
+	state        byte
+	utime, stime uint64
+	starttime    uint64
+	rss          int64
+}
+
+// readStat parses /proc/PID/stat. The command name is in parentheses and may itself hold
+// spaces and parentheses, so the fields are counted from the last ')'.
+func readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	open, closing := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || closing < open {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(b[closing+1:]))
+	// f[0] is field 3 (state); utime is field 14, stime 15, starttime 22, rss 24.
+	if len(f) < 22 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
+	}
+	num := func(i int) uint64 { n, _ := strconv.ParseUint(f[i-3], 10, 64); return n }
+	rss, _ := strconv.ParseInt(f[24-3], 10, 64)
+	return procStat{
+		comm: string(b[open+1 : closing]), state: f[0][0],
+		utime: num(14), stime: num(15), starttime: num(22), rss: rss,
+	}, nil
+}
