@@ -28,7 +28,8 @@ const clockTicks = 100
 // ProcUsage is what the processes of one executable name used during a measurement.
 type ProcUsage struct {
 	// Name is the executable's base name, version suffixes removed
-	// (terraform-provider-aws_v5.100.0_x5 is terraform-provider-aws).
+	// (terraform-provider-aws_v5.100.0_x5 is terraform-provider-aws); for the pulumi and
+	// terraform CLIs, followed by the subcommand ("pulumi stack init", "terraform apply").
 	Name string
 	// Processes is how many processes of that name were seen.
 	Processes int
@@ -41,12 +42,26 @@ type ProcUsage struct {
 	PeakRSS int64
 }
 
+// Memory is the resident memory of a set of processes in one sample.
+type Memory struct {
+	// RSS sums the processes' resident set sizes: pages shared between processes, such as
+	// the text of an executable several of them run, are counted once per process.
+	RSS int64
+	// Private sums their anonymous and shared-memory pages and adds the file-backed pages
+	// (executables, libraries) once per executable: an estimate of what the tree really
+	// takes from the machine.
+	Private int64
+}
+
 // TreeUsage is the result of a ProcTree measurement.
 type TreeUsage struct {
 	// ByName is the usage per executable name, largest CPU first.
 	ByName []ProcUsage
-	// PeakRSS is the largest resident memory of the whole tree in one sample, in bytes.
+	// PeakRSS is the largest resident memory of the whole tree in one sample, in bytes
+	// (Memory.RSS); Peak is the sample where the estimate of what it took (Memory.Private)
+	// was largest.
 	PeakRSS int64
+	Peak    Memory
 	// Samples is how many times /proc was read; Wall how long the measurement ran.
 	Samples int
 	Wall    time.Duration
@@ -77,10 +92,9 @@ type procKey struct {
 }
 
 type procSeen struct {
-	name        string
+	name, exe   string
 	cpuTicks    uint64
 	first, last time.Time
-	rss         int64
 }
 
 // ProcTree samples /proc every interval for the processes of one measured run: those that
@@ -97,6 +111,7 @@ type ProcTree struct {
 	procs    map[procKey]*procSeen
 	notOurs  map[procKey]string
 	peakRSS  int64
+	peak     Memory
 	peakBy   map[string]int64
 	samples  int
 	started  time.Time
@@ -177,7 +192,7 @@ func (t *ProcTree) Stop() TreeUsage {
 		u.CPU += ticksToDuration(p.cpuTicks)
 		u.Wall += p.last.Sub(p.first)
 	}
-	out := TreeUsage{PeakRSS: t.peakRSS, Samples: t.samples, Wall: time.Since(t.started)}
+	out := TreeUsage{PeakRSS: t.peakRSS, Peak: t.peak, Samples: t.samples, Wall: time.Since(t.started)}
 	for _, u := range by {
 		out.ByName = append(out.ByName, *u)
 	}
@@ -209,8 +224,9 @@ func (t *ProcTree) sample() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.samples++
-	total := int64(0)
+	var total Memory
 	byName := map[string]int64{}
+	fileByExe := map[string]int64{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -240,15 +256,67 @@ func (t *ProcTree) sample() {
 		if pid == self {
 			cpu -= min(cpu, t.selfCPU0)
 		}
-		p.cpuTicks, p.last, p.rss = cpu, now, st.rss*page
-		p.name = exeName(pid, st.comm, pid == self)
-		total += p.rss
-		byName[p.name] += p.rss
+		p.cpuTicks, p.last = cpu, now
+		// A process is named once per executable: it can exec another, and a name read as it
+		// exits would be its truncated command name.
+		if exe, ok := exePath(pid, pid == self); ok && exe != p.exe {
+			p.exe, p.name = exe, label(pid, exe)
+		} else if p.name == "" {
+			p.name = st.comm
+		}
+		mem := readMemory(pid)
+		if mem.rss == 0 {
+			mem.rss = st.rss * page
+		}
+		total.RSS += mem.rss
+		total.Private += mem.anon
+		if mem.file > fileByExe[p.exe] {
+			fileByExe[p.exe] = mem.file
+		}
+		byName[p.name] += mem.rss
 	}
-	t.peakRSS = max(t.peakRSS, total)
+	for _, f := range fileByExe {
+		total.Private += f
+	}
+	t.peakRSS = max(t.peakRSS, total.RSS)
+	if total.Private > t.peak.Private {
+		t.peak = total
+	}
 	for name, rss := range byName {
 		t.peakBy[name] = max(t.peakBy[name], rss)
 	}
+}
+
+type memory struct{ rss, anon, file int64 }
+
+// readMemory reads VmRSS, RssAnon+RssShmem and RssFile from /proc/PID/status (zero when
+// the process is gone).
+func readMemory(pid int) memory {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return memory{}
+	}
+	var m memory
+	for _, line := range strings.Split(string(b), "\n") {
+		key, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[0], 10, 64)
+		switch key {
+		case "VmRSS":
+			m.rss = kb << 10
+		case "RssAnon", "RssShmem":
+			m.anon += kb << 10
+		case "RssFile":
+			m.file = kb << 10
+		}
+	}
+	return m
 }
 
 func (t *ProcTree) carriesMarker(pid int) bool {
@@ -261,17 +329,39 @@ func (t *ProcTree) carriesMarker(pid int) bool {
 
 var versionSuffix = regexp.MustCompile(`_v[0-9][0-9A-Za-z.\-+]*(_x[0-9]+)?$`)
 
-// exeName is the base name of the process's executable, without a Terraform provider's
-// version suffix; the test binary itself is "(this process)".
-func exeName(pid int, comm string, self bool) string {
+// exePath is the process's executable ("(this process)" for the measuring one).
+func exePath(pid int, self bool) (string, bool) {
 	if self {
-		return "(this process)"
+		return "(this process)", true
 	}
 	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
 	if err != nil {
-		return comm
+		return "", false
 	}
-	return versionSuffix.ReplaceAllString(filepath.Base(strings.TrimSuffix(exe, " (deleted)")), "")
+	return strings.TrimSuffix(exe, " (deleted)"), true
+}
+
+// label is the executable's base name without a Terraform provider's version suffix; the
+// pulumi and terraform CLIs get their subcommand added (the words before the first flag), so
+// that the cost of each kind of CLI process shows.
+func label(pid int, exe string) string {
+	name := versionSuffix.ReplaceAllString(filepath.Base(exe), "")
+	if name != "pulumi" && name != "terraform" {
+		return name
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return name
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	// A path, an address or a key=value is not a subcommand.
+	for _, a := range args[1:] {
+		if a == "" || strings.HasPrefix(a, "-") || strings.ContainsAny(a, "/:=") {
+			break
+		}
+		name += " " + a
+	}
+	return name
 }
 
 type procStat struct {

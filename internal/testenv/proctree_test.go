@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,13 +51,42 @@ func TestProcTree(t *testing.T) {
 	require.Equal(t, sh.CPU, u.CPU())
 	require.Greater(t, u.Samples, 3)
 
+	// The CLIs are told apart by subcommand, and providers lose their version suffix.
+	dir := t.TempDir()
+	shPath, err := exec.LookPath("sh")
+	require.NoError(t, err)
+	shBytes, err := os.ReadFile(shPath)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pulumi"), shBytes, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "terraform-provider-aws_v5.100.0_x5"), shBytes, 0o755))
+	busy := "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stack"), []byte(busy), 0o644))
+	named := testenv.StartProcTree(20*time.Millisecond, false)
+	for _, args := range [][]string{{"./pulumi", "stack", "init"}, {"./terraform-provider-aws_v5.100.0_x5", "stack"}} {
+		c := exec.Command(args[0], args[1:]...)
+		c.Dir, c.Env = dir, append(os.Environ(), named.Env())
+		require.NoError(t, c.Run())
+	}
+	nu := named.Stop()
+	require.Equal(t, 1, nu.Get("pulumi stack init").Processes, "%+v", nu.ByName)
+	require.Equal(t, 1, nu.Get("terraform-provider-aws").Processes, "%+v", nu.ByName)
+
+	// The measuring process itself, when asked: only the CPU it spends from the start.
 	self := testenv.StartProcTree(20*time.Millisecond, true)
-	deadline := time.Now().Add(200 * time.Millisecond)
-	for time.Now().Before(deadline) {
+	start := cpuTime(t)
+	for cpuTime(t)-start < 200*time.Millisecond {
 	}
 	su := self.Stop()
 	me := su.Get("(this process)")
 	require.Equal(t, 1, me.Processes)
-	require.Greater(t, me.CPU, 50*time.Millisecond, "the busy loop above")
+	require.Greater(t, me.CPU, 100*time.Millisecond, "the busy loop above")
 	require.Less(t, me.CPU, 10*time.Second, "only CPU spent since the start is counted")
+	require.Greater(t, su.Peak.Private, int64(0))
+	require.GreaterOrEqual(t, su.PeakRSS, su.Peak.RSS)
+}
+
+func cpuTime(t *testing.T) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(t, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
