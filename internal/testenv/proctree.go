@@ -354,8 +354,13 @@ func label(pid int, exe string) string {
 		return name
 	}
 	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-	// A path, an address or a key=value is not a subcommand.
-	for _, a := range args[1:] {
+	// Leading flags are skipped (the Automation API puts --non-interactive first); a path, an
+	// address or a key=value is not a subcommand.
+	words := args[1:]
+	for len(words) > 0 && strings.HasPrefix(words[0], "-") {
+		words = words[1:]
+	}
+	for _, a := range words {
 		if a == "" || strings.HasPrefix(a, "-") || strings.ContainsAny(a, "/:=") {
 			break
 		}

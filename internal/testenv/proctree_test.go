@@ -51,7 +51,8 @@ func TestProcTree(t *testing.T) {
 	require.Equal(t, sh.CPU, u.CPU())
 	require.Greater(t, u.Samples, 3)
 
-	// The CLIs are told apart by subcommand, and providers lose their version suffix.
+	// The CLIs are told apart by subcommand (after leading flags: sh -e here, as the
+	// Automation API puts --non-interactive first), and providers lose their version suffix.
 	dir := t.TempDir()
 	shPath, err := exec.LookPath("sh")
 	require.NoError(t, err)
@@ -62,7 +63,7 @@ func TestProcTree(t *testing.T) {
 	busy := "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "stack"), []byte(busy), 0o644))
 	named := testenv.StartProcTree(20*time.Millisecond, false)
-	for _, args := range [][]string{{"./pulumi", "stack", "init"}, {"./terraform-provider-aws_v5.100.0_x5", "stack"}} {
+	for _, args := range [][]string{{"./pulumi", "-e", "stack", "init", "--stack", "x"}, {"./terraform-provider-aws_v5.100.0_x5", "stack"}} {
 		c := exec.Command(args[0], args[1:]...)
 		c.Dir, c.Env = dir, append(os.Environ(), named.Env())
 		require.NoError(t, c.Run())
