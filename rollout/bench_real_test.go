@@ -399,17 +399,17 @@ func printFleetBench(w io.Writer, in fleetBenchInfo) {
 	_ = tw.Flush()
 	fmt.Fprintln(w, "(terraform: first and re-run are `apply -auto-approve`, plan is `plan -refresh=false`, drift is `plan`, which refreshes; rollout: up, up, plan, drift)")
 
-	fmt.Fprintf(w, "\nwhere the time goes, per account: CPU and process lifetime by executable, sampled from /proc every 100 ms; \"reaped\" is getrusage's CPU of the waited-for children, a check on the sampling\n")
+	fmt.Fprintf(w, "\nwhere the time goes, per account: CPU and process lifetime (wall) by executable, sampled from /proc every 100 ms; \"first at\" is when the first such process was seen; \"reaped\" is getrusage's CPU of the waited-for children, a check on the sampling (providers the CLI does not wait for escape it)\n")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "side\top\tprocess\tprocs\tCPU/acct\twall/acct\tpeak RSS\t")
+	fmt.Fprintln(tw, "side\top\tprocess\tprocs\tfirst at\tCPU/acct\twall/acct\tpeak RSS\t")
 	for _, s := range []string{"rollout", "naive", "terraform"} {
 		for _, op := range benchOps {
 			u := res[s][op]
 			perAcct := func(d time.Duration) string { return secs(d / time.Duration(in.n)) }
 			for _, p := range u.usage.ByName {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", s, op, p.Name, p.Processes, perAcct(p.CPU), perAcct(p.Wall), mib(p.PeakRSS))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", s, op, p.Name, p.Processes, secs(p.FirstSeen), perAcct(p.CPU), perAcct(p.Wall), mib(p.PeakRSS))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\t%s\t%s\t%s\t\n", s, op, "= all (reaped: "+perAcct(u.reaped)+"; wall: the operation's)", perAcct(u.usage.CPU()), perAcct(u.wall), mib(u.usage.PeakRSS))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t%s\t%s\t%s\t\n", s, op, "= all (reaped: "+perAcct(u.reaped)+"; wall: the operation's)", perAcct(u.usage.CPU()), perAcct(u.wall), mib(u.usage.PeakRSS))
 		}
 	}
 	_ = tw.Flush()

@@ -40,6 +40,9 @@ type ProcUsage struct {
 	Wall time.Duration
 	// PeakRSS is the largest resident memory of all these processes together in one sample.
 	PeakRSS int64
+	// FirstSeen is when the first of them was seen, from the start of the measurement: the
+	// setup before the first process of a kind starts shows here.
+	FirstSeen time.Duration
 }
 
 // Memory is the resident memory of a set of processes in one sample.
@@ -185,9 +188,10 @@ func (t *ProcTree) Stop() TreeUsage {
 	for _, p := range t.procs {
 		u := by[p.name]
 		if u == nil {
-			u = &ProcUsage{Name: p.name, PeakRSS: t.peakBy[p.name]}
+			u = &ProcUsage{Name: p.name, PeakRSS: t.peakBy[p.name], FirstSeen: p.first.Sub(t.started)}
 			by[p.name] = u
 		}
+		u.FirstSeen = min(u.FirstSeen, p.first.Sub(t.started))
 		u.Processes++
 		u.CPU += ticksToDuration(p.cpuTicks)
 		u.Wall += p.last.Sub(p.first)

@@ -71,6 +71,7 @@ func TestProcTree(t *testing.T) {
 	nu := named.Stop()
 	require.Equal(t, 1, nu.Get("pulumi stack init").Processes, "%+v", nu.ByName)
 	require.Equal(t, 1, nu.Get("terraform-provider-aws").Processes, "%+v", nu.ByName)
+	require.Greater(t, nu.Get("terraform-provider-aws").FirstSeen, nu.Get("pulumi stack init").FirstSeen, "started after it")
 
 	// The measuring process itself, when asked: only the CPU it spends from the start.
 	self := testenv.StartProcTree(20*time.Millisecond, true)
