@@ -331,6 +331,8 @@ func (t *ProcTree) carriesMarker(pid int) bool {
 	return bytes.HasPrefix(env, t.marker) || bytes.Contains(env, append([]byte{0}, t.marker...))
 }
 
+var subcommandWord = regexp.MustCompile(`^[a-z]+(-[a-z]+)*$`)
+
 var versionSuffix = regexp.MustCompile(`_v[0-9][0-9A-Za-z.\-+]*(_x[0-9]+)?$`)
 
 // exePath is the process's executable ("(this process)" for the measuring one).
@@ -358,14 +360,15 @@ func label(pid int, exe string) string {
 		return name
 	}
 	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-	// Leading flags are skipped (the Automation API puts --non-interactive first); a path, an
-	// address or a key=value is not a subcommand.
+	// Leading flags are skipped (the Automation API puts --non-interactive first); the
+	// subcommand is the lower-case words that follow, up to the first flag or argument (a
+	// stack name, a path).
 	words := args[1:]
 	for len(words) > 0 && strings.HasPrefix(words[0], "-") {
 		words = words[1:]
 	}
 	for _, a := range words {
-		if a == "" || strings.HasPrefix(a, "-") || strings.ContainsAny(a, "/:=") {
+		if !subcommandWord.MatchString(a) {
 			break
 		}
 		name += " " + a

@@ -63,7 +63,7 @@ func TestProcTree(t *testing.T) {
 	busy := "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "stack"), []byte(busy), 0o644))
 	named := testenv.StartProcTree(20*time.Millisecond, false)
-	for _, args := range [][]string{{"./pulumi", "-e", "stack", "init", "--stack", "x"}, {"./terraform-provider-aws_v5.100.0_x5", "stack"}} {
+	for _, args := range [][]string{{"./pulumi", "-e", "stack", "init", "acct-111122223333", "--stack", "x"}, {"./terraform-provider-aws_v5.100.0_x5", "stack"}} {
 		c := exec.Command(args[0], args[1:]...)
 		c.Dir, c.Env = dir, append(os.Environ(), named.Env())
 		require.NoError(t, c.Run())
