@@ -415,8 +415,9 @@ func printFleetBench(w io.Writer, in fleetBenchInfo) {
 	_ = tw.Flush()
 
 	r, t, nv := res["rollout"], res["terraform"], res["naive"]
+	inFlight := int64(min(in.n, in.parallel))
 	memLine := func(m measurement) string {
-		return fmt.Sprintf("%s (RSS summed: %s)", mib(m.usage.Peak.Private), mib(m.usage.PeakRSS))
+		return fmt.Sprintf("%s (RSS summed: %s; %s per account in flight)", mib(m.usage.Peak.Private), mib(m.usage.PeakRSS), mib(m.usage.PeakRSS/inFlight))
 	}
 	fmt.Fprintf(w, "\npeak memory of the whole process tree, children included, shared file pages (executables) counted once:\n")
 	fmt.Fprintf(w, "  rollout at --parallel %d: first %s, plan %s, drift %s\n", in.parallel, memLine(r["first"]), memLine(r["plan"]), memLine(r["drift"]))
