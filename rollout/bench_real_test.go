@@ -419,10 +419,13 @@ func printFleetBench(w io.Writer, in fleetBenchInfo) {
 	memLine := func(m measurement) string {
 		return fmt.Sprintf("%s (RSS summed: %s; %s per account in flight)", mib(m.usage.Peak.Private), mib(m.usage.PeakRSS), mib(m.usage.PeakRSS/inFlight))
 	}
+	naiveMem := func(m measurement) string {
+		return fmt.Sprintf("%s (RSS summed: %s)", mib(m.usage.Peak.Private), mib(m.usage.PeakRSS))
+	}
 	fmt.Fprintf(w, "\npeak memory of the whole process tree, children included, shared file pages (executables) counted once:\n")
 	fmt.Fprintf(w, "  rollout at --parallel %d: first %s, plan %s, drift %s\n", in.parallel, memLine(r["first"]), memLine(r["plan"]), memLine(r["drift"]))
 	fmt.Fprintf(w, "  terraform %d at a time: apply %s, plan %s\n", in.parallel, memLine(t["first"]), memLine(t["drift"]))
-	fmt.Fprintf(w, "  naive loop (one at a time, this process included): up %s, drift %s\n", memLine(nv["first"]), memLine(nv["drift"]))
+	fmt.Fprintf(w, "  naive loop (one at a time, this process included): up %s, drift %s\n", naiveMem(nv["first"]), naiveMem(nv["drift"]))
 	met := func(ok bool) string {
 		if ok {
 			return "met"
