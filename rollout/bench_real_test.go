@@ -149,6 +149,15 @@ func BenchmarkFleet(b *testing.B) {
 	if _, err := pulumiCLIForBench(); err != nil {
 		testenv.Missing(b, "%v", err)
 	}
+	// The Terraform side's prerequisites are checked before anything runs, not after the
+	// other two sides have spent their minutes.
+	testenv.SharedFile(b, terraformModule)
+	if _, err := exec.LookPath("terraform"); err != nil {
+		testenv.Missing(b, "terraform is not on PATH: install Terraform 1.x to run the Terraform side")
+	}
+	if _, err := testenv.FindTerraformMirror(); err != nil {
+		testenv.Missing(b, "%v", err)
+	}
 	provider := testenv.UseAWSProvider(b)
 	bin := rolloutBinary(b)
 	parallel := benchParallel()

@@ -14,6 +14,10 @@ import (
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
+// terraformModule is StreamNative's Terraform module v3.25.0 in the published vendor material
+// (Apache-2.0): read from there, never copied into the project.
+const terraformModule = "anchors/streamnative-terraform-module-v3.25.0"
+
 // terraformSide is StreamNative's own Terraform module, applied the way a Terraform user
 // applies it to many accounts: one working directory and local state per account, the AWS
 // provider assuming that account's OrganizationAccountAccessRole, P accounts at a time.
@@ -27,7 +31,7 @@ type terraformSide struct {
 
 func newTerraformSide(b *testing.B, accounts []targets.Account, parallel int, env []string) *terraformSide {
 	b.Helper()
-	src := testenv.SharedFile(b, "anchors/streamnative-terraform-module-v3.25.0")
+	src := testenv.SharedFile(b, terraformModule)
 	s := &terraformSide{tf: testenv.NewTerraform(b, src), dirs: map[string]string{}, accounts: accounts, parallel: parallel, env: env}
 	for _, a := range accounts {
 		// The same inputs as the rollout's --param flags.
