@@ -21,15 +21,31 @@ import (
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
+// naiveMode is what the naive loop does in each account.
+type naiveMode int
+
+const (
+	naiveUp      naiveMode = iota // auto.Stack.Up
+	naivePreview                  // auto.Stack.Preview
+	naiveDrift                    // auto.Stack.Preview with a refresh first, as drift detection
+)
+
 // naive is the loop Pulumi's Automation API examples show: for each account, one
-// UpsertStackInlineSource, one SetConfig per key, one Up, in sequence.
-func naive(ctx context.Context, b *testing.B, cmd auto.PulumiCommand, backend string, accounts []targets.Account, preview bool) {
-	dep := stubDeployment("")
+// UpsertStackInlineSource, one SetConfig per key, one Up (or Preview), in sequence. env is
+// added to the CLI's environment.
+func naive(ctx context.Context, b *testing.B, cmd auto.PulumiCommand, backend string, dep rollout.Deployment,
+	accounts []targets.Account, mode naiveMode, env map[string]string) {
+	vars := map[string]string{"PULUMI_BACKEND_URL": backend, "PULUMI_CONFIG_PASSPHRASE": passphrase, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	project := dep.Project
+	if project == "" {
+		project = "byoc-access"
+	}
 	for _, a := range accounts {
-		s, err := auto.UpsertStackInlineSource(ctx, "naive-"+a.ID, "byoc-access", dep.Program,
-			auto.Pulumi(cmd), auto.SecretsProvider("passphrase"),
-			auto.EnvVars(map[string]string{"PULUMI_BACKEND_URL": backend, "PULUMI_CONFIG_PASSPHRASE": passphrase,
-				"PULUMI_SKIP_UPDATE_CHECK": "true"}))
+		s, err := auto.UpsertStackInlineSource(ctx, "naive-"+a.ID, project, dep.Program,
+			auto.Pulumi(cmd), auto.SecretsProvider("passphrase"), auto.EnvVars(vars))
 		require.NoError(b, err)
 		cfg, err := dep.StackConfig(a)
 		require.NoError(b, err)
@@ -39,18 +55,21 @@ func naive(ctx context.Context, b *testing.B, cmd auto.PulumiCommand, backend st
 		}
 		require.NoError(b, s.SetConfigWithOptions(ctx, "aws:assumeRole.roleArn",
 			auto.ConfigValue{Value: "arn:aws:iam::" + a.ID + ":role/OrganizationAccountAccessRole"}, &auto.ConfigOptions{Path: true}))
-		if preview {
+		switch mode {
+		case naivePreview:
 			_, err = s.Preview(ctx, optpreview.SuppressProgress())
-		} else {
+		case naiveDrift:
+			_, err = s.Preview(ctx, optpreview.SuppressProgress(), optpreview.Refresh())
+		default:
 			_, err = s.Up(ctx, optup.SuppressProgress())
 		}
-		require.NoError(b, err)
+		require.NoError(b, err, "naive loop, account %s", a.ID)
 		os.RemoveAll(s.Workspace().WorkDir())
 	}
 }
 
 func benchSizes() []int {
-	sizes := []int{10, 50, 200}
+	sizes := []int{10, 50}
 	if env := os.Getenv("BYOC_BENCH_SIZES"); env != "" {
 		sizes = nil
 		for _, s := range strings.Split(env, ",") {
@@ -71,10 +90,11 @@ func maxRSSMB() float64 {
 	return float64(ru.Maxrss) / 1024 // KiB on Linux
 }
 
-// BenchmarkFleet measures first rollout, unchanged re-run and plan over N accounts, for the
-// rollout and for the naive loop, in the same run on the same machine. Run it with
-// scripts/bench.sh; BYOC_BENCH_SIZES picks N (default 10,50,200).
-func BenchmarkFleet(b *testing.B) {
+// BenchmarkFleetComponentOnly measures first rollout, unchanged re-run and plan over N
+// accounts, for the rollout and for the naive loop, with a component-only program (no cloud
+// plugin, no AWS): the cost of the engine and of the CLI processes alone. BenchmarkFleet
+// measures the real program. BYOC_BENCH_SIZES picks N (default 10,50).
+func BenchmarkFleetComponentOnly(b *testing.B) {
 	cmd, err := pulumiCLIForBench()
 	if err != nil {
 		b.Skip(err)
@@ -114,9 +134,10 @@ func BenchmarkFleet(b *testing.B) {
 				})
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
-				naiveFirst := timed(func() { naive(ctx, b, cmd, backend, accounts, false) })
-				naiveRerun := timed(func() { naive(ctx, b, cmd, backend, accounts, false) })
-				naivePlan := timed(func() { naive(ctx, b, cmd, backend, accounts, true) })
+				dep := stubDeployment("")
+				naiveFirst := timed(func() { naive(ctx, b, cmd, backend, dep, accounts, naiveUp, nil) })
+				naiveRerun := timed(func() { naive(ctx, b, cmd, backend, dep, accounts, naiveUp, nil) })
+				naivePlan := timed(func() { naive(ctx, b, cmd, backend, dep, accounts, naivePreview, nil) })
 
 				b.ReportMetric(float64(n)/oursFirst, "first-acct/s")
 				b.ReportMetric(float64(n)/oursRerun, "rerun-acct/s")

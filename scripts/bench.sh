@@ -1,11 +1,42 @@
 #!/usr/bin/env bash
-# Benchmarks, separate from the tests: the fleet rollout against the naive Automation API loop
-# (first rollout, unchanged re-run, plan) over moto organizations of N accounts, and account
-# discovery over 1,000 accounts. BYOC_BENCH_SIZES=10,50 picks N (default 10,50,200).
+# Benchmarks, separate from the tests (run them on an otherwise idle machine):
+#
+#  - BenchmarkFleet: the streamnative preset rolled out into moto organizations of N member
+#    accounts through the AWS provider the tests use (the real pulumi-resource-aws where
+#    installed, else the test provider; the output says which), three ways in the same run:
+#    the rollout binary at --parallel 8, the naive Automation API loop, and StreamNative's own
+#    Terraform module v3.25.0 (from ../shared, or BYOC_SHARED_DIR) 8 accounts at a time. For
+#    each: first rollout, unchanged re-run, plan, drift; CPU and lifetime per process; peak
+#    memory of the process tree.
+#  - BenchmarkDiscover1000: account discovery over 1,000 accounts.
+#
+# BYOC_BENCH_SIZES=10,50 picks N (default 10,50); BYOC_BENCH_PARALLEL the parallelism
+# (default 8). BYOC_BENCH_COMPONENT_ONLY=1 also runs the component-only engine benchmark
+# (no AWS provider: the CLI and engine overhead alone).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PULUMI_CLI=$(scripts/install-pulumi.sh)
 export PULUMI_CLI
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(go version | cut -d' ' -f3), pulumi $("$PULUMI_CLI" version)"
+export PULUMI_SKIP_UPDATE_CHECK=true CHECKPOINT_DISABLE=1
+# A missing prerequisite (moto, terraform, the plugin mirror, ../shared) fails the run instead
+# of skipping a benchmark quietly: a benchmark run without numbers is no result.
+export BYOC_REQUIRE_INTEGRATION=1
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/rollout" ./cmd/rollout
+export BYOC_BENCH_ROLLOUT=$tmp/rollout
+
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+tf=$(terraform version 2>/dev/null | head -1 || echo "terraform: not installed")
+moto=$(python3 -c 'import moto; print("moto", moto.__version__)' 2>/dev/null || echo "moto: unknown version")
+echo "machine: $(nproc) cores ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+  "load average $load at the start; $(go version | cut -d' ' -f3), pulumi $("$PULUMI_CLI" version), $tf, $moto"
+
 go test -run '^$' -bench BenchmarkDiscover1000 -benchtime 3x ./rollout/targets/
-go test -run '^$' -bench BenchmarkFleet -benchtime 1x -timeout 3h ./rollout/
+go test -run '^$' -bench '^BenchmarkFleet$' -benchtime 1x -timeout 4h ./rollout/
+if [ "${BYOC_BENCH_COMPONENT_ONLY:-}" = 1 ]; then
+  go test -run '^$' -bench '^BenchmarkFleetComponentOnly$' -benchtime 1x -timeout 3h ./rollout/
+fi
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,449 @@
+package rollout_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/stretchr/testify/require"
+
+	"github.com/byoc-access/byoc-access/internal/testenv"
+	"github.com/byoc-access/byoc-access/program"
+	"github.com/byoc-access/byoc-access/rollout"
+	"github.com/byoc-access/byoc-access/rollout/access"
+	"github.com/byoc-access/byoc-access/rollout/targets"
+)
+
+// The streamnative preset's inputs, the same on every side: explicit KMS key ARNs (so no side
+// looks up the account's AWS-managed keys) and an external ID.
+const (
+	benchExternalID = "o-bench1"
+	benchEBSKey     = "arn:aws:kms:us-east-1:111122223333:key/0b0e0b0e-1111-4111-8111-111111111111"
+	benchS3Key      = "arn:aws:kms:us-east-1:111122223333:key/05050505-2222-4222-8222-222222222222"
+)
+
+// What the StreamNative module v3.25.0 creates with its defaults, in every account.
+var (
+	streamNativeRoles    = []string{"StreamNativeCloudBootstrapRole", "StreamNativeCloudManagementRole"}
+	streamNativePolicies = []string{"StreamNativeCloudLBPolicy", "StreamNativeCloudManagementPolicy",
+		"StreamNativeCloudPermissionBoundary", "StreamNativeCloudProvision1Policy", "StreamNativeCloudProvision2Policy",
+		"StreamNativeCloudProvisionPreservePolicy", "StreamNativeCloudRuntimePolicy"}
+)
+
+// benchOps are the operations every side runs, in order.
+var benchOps = []string{"first", "re-run", "plan", "drift"}
+
+// measurement is one operation of one side over the fleet.
+type measurement struct {
+	wall  time.Duration
+	usage testenv.TreeUsage
+	// reaped is the CPU of the children this process waited for (and of their waited-for
+	// descendants), from getrusage: a check on the sampled numbers, which miss up to one
+	// sampling interval of each process.
+	reaped time.Duration
+}
+
+func rusageCPU(who int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measure runs f while sampling the process tree marked for it; self counts this process
+// (for the naive loop, which runs the program in-process).
+func measure(self bool, f func(tree *testenv.ProcTree)) measurement {
+	runtime.GC()
+	before, selfBefore := rusageCPU(syscall.RUSAGE_CHILDREN), rusageCPU(syscall.RUSAGE_SELF)
+	tree := testenv.StartProcTree(100*time.Millisecond, self)
+	start := time.Now()
+	f(tree)
+	m := measurement{wall: time.Since(start)}
+	m.usage = tree.Stop()
+	m.reaped = rusageCPU(syscall.RUSAGE_CHILDREN) - before
+	if self {
+		m.reaped += rusageCPU(syscall.RUSAGE_SELF) - selfBefore
+	}
+	return m
+}
+
+func benchParallel() int {
+	if n, err := strconv.Atoi(os.Getenv("BYOC_BENCH_PARALLEL")); err == nil && n > 0 {
+		return n
+	}
+	return 8
+}
+
+// rolloutBinary builds cmd/rollout (or takes BYOC_BENCH_ROLLOUT): the rollout side runs the
+// binary users run, with the real vendor program.
+func rolloutBinary(b *testing.B) string {
+	b.Helper()
+	if bin := os.Getenv("BYOC_BENCH_ROLLOUT"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(b.TempDir(), "rollout")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/rollout").CombinedOutput()
+	require.NoError(b, err, "go build ./cmd/rollout: %s", out)
+	return bin
+}
+
+// rolloutSide runs the rollout binary over one OU of the organization.
+type rolloutSide struct {
+	bin, stateDir, runs string
+	args                []string
+}
+
+func (s rolloutSide) run(b *testing.B, tree *testenv.ProcTree, op, name string) rollout.Report {
+	b.Helper()
+	args := append(append([]string{op}, s.args...), "--run-dir", filepath.Join(s.runs, name), "--output", "json")
+	cmd := exec.Command(s.bin, args...)
+	env := append(os.Environ(), "PULUMI_CONFIG_PASSPHRASE="+passphrase, "PULUMI_SKIP_UPDATE_CHECK=true")
+	if tree != nil {
+		env = append(env, tree.Env())
+	}
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var rep rollout.Report
+	require.NoError(b, json.Unmarshal(stdout.Bytes(), &rep), "rollout %s: %v\n%s", op, err, tail(stderr.String(), 3000))
+	require.NoError(b, err, "rollout %s: %+v\n%s", op, rep.Counts, tail(stderr.String(), 3000))
+	return rep
+}
+
+// BenchmarkFleet compares, on one moto organization and one machine, in the same run, three
+// ways of granting StreamNative its access (the streamnative preset, explicit KMS key ARNs) to
+// N member accounts through the same AWS provider:
+//
+//   - rollout: the rollout binary, --parallel P (8 unless BYOC_BENCH_PARALLEL);
+//   - naive: the Automation API loop of Pulumi's examples, with the same program, in sequence;
+//   - terraform: StreamNative's own Terraform module v3.25.0, one working directory and local
+//     state per account, P accounts at a time.
+//
+// Each side gets N accounts of its own and runs: the first deployment, an unchanged re-run, a
+// plan and a drift check. Every process of each operation is sampled for CPU, lifetime and
+// memory. After the first deployment the benchmark reads every account's IAM with the SDK:
+// the 2 roles and 7 policies must exist, with the same boundary and attachments on all sides.
+// BYOC_BENCH_SIZES picks N (default 10,50). Run it through scripts/bench.sh.
+func BenchmarkFleet(b *testing.B) {
+	if _, err := pulumiCLIForBench(); err != nil {
+		testenv.Missing(b, "%v", err)
+	}
+	// The Terraform side's prerequisites are checked before anything runs, not after the
+	// other two sides have spent their minutes.
+	testenv.SharedFile(b, terraformModule)
+	if _, err := exec.LookPath("terraform"); err != nil {
+		testenv.Missing(b, "terraform is not on PATH: install Terraform 1.x to run the Terraform side")
+	}
+	if _, err := testenv.FindTerraformMirror(); err != nil {
+		testenv.Missing(b, "%v", err)
+	}
+	provider := testenv.UseAWSProvider(b)
+	bin := rolloutBinary(b)
+	parallel := benchParallel()
+	for _, n := range benchSizes() {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				benchFleetOnce(b, provider, bin, n, parallel)
+			}
+		})
+	}
+}
+
+func benchFleetOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, parallel int) {
+	ctx := context.Background()
+	m := testenv.StartMoto(b) // with AWS-managed policies: both sides attach ReadOnlyAccess
+	for _, kv := range m.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		b.Setenv(k, v)
+	}
+
+	// One organization, an OU per side: the rollout discovers its OU as users do; the naive
+	// loop and Terraform are given their account lists.
+	seedStart := time.Now()
+	org := testenv.SeedOrganization(b, m, testenv.OrgSpec{OUs: []string{"Rollout", "Warmup"},
+		Accounts: []testenv.AccountSpec{{Name: "warmup", OU: "Warmup"}}})
+	ids := testenv.AddAccounts(b, m, "bench", 3*n)
+	orgs := organizations.NewFromConfig(m.AWSConfig(b))
+	for _, id := range ids[:n] {
+		_, err := orgs.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(id),
+			SourceParentId: aws.String(org.RootID), DestinationParentId: aws.String(org.OUs["Root/Rollout"])})
+		require.NoError(b, err)
+	}
+	accountsOf := func(ids []string) []targets.Account {
+		out := make([]targets.Account, len(ids))
+		for i, id := range ids {
+			out[i] = targets.Account{ID: id}
+		}
+		return out
+	}
+	rolloutAccts, naiveAccts, tfAccts := accountsOf(ids[:n]), accountsOf(ids[n:2*n]), accountsOf(ids[2*n:])
+	seeded := time.Since(seedStart)
+
+	work := b.TempDir()
+	params := []string{"--vendor", "streamnative", "--param", "external_id=" + benchExternalID,
+		"--param", "ebs_kms_key_arns=" + benchEBSKey, "--param", "s3_kms_key_arns=" + benchS3Key}
+	side := rolloutSide{bin: bin, stateDir: filepath.Join(work, "rollout-state"), runs: filepath.Join(work, "runs"),
+		args: append(append([]string{}, params...), "--ou", "Root/Rollout", "--parallel", strconv.Itoa(parallel),
+			"--backend", "file://"+filepath.Join(work, "rollout-state"))}
+	require.NoError(b, os.MkdirAll(side.stateDir, 0o755))
+
+	// Warm-up, not measured: one account through the rollout loads the CLI, the provider and
+	// the 700 MB Terraform provider binary (which Terraform runs too) into the page cache.
+	warm := side
+	warm.args = append(append([]string{}, params...), "--ou", "Root/Warmup", "--backend", "file://"+filepath.Join(work, "warmup-state"))
+	require.NoError(b, os.MkdirAll(filepath.Join(work, "warmup-state"), 0o755))
+	warmStart := time.Now()
+	warm.run(b, nil, "up", "warmup")
+	warmed := time.Since(warmStart)
+
+	results := map[string]map[string]measurement{"rollout": {}, "naive": {}, "terraform": {}}
+
+	// The rollout.
+	results["rollout"]["first"] = measure(false, func(tree *testenv.ProcTree) {
+		rep := side.run(b, tree, "up", "first")
+		require.Equal(b, n, rep.Counts.Succeeded, "%+v", rep.Counts)
+		require.Equal(b, n, rep.Counts.Changed)
+	})
+	results["rollout"]["re-run"] = measure(false, func(tree *testenv.ProcTree) {
+		rep := side.run(b, tree, "up", "rerun")
+		require.Equal(b, n, rep.Counts.UpToDate, "%+v", rep.Counts)
+	})
+	results["rollout"]["plan"] = measure(false, func(tree *testenv.ProcTree) {
+		rep := side.run(b, tree, "plan", "plan")
+		require.Equal(b, n, rep.Counts.Succeeded, "%+v", rep.Counts)
+		require.Zero(b, rep.Counts.Changed)
+	})
+	results["rollout"]["drift"] = measure(false, func(tree *testenv.ProcTree) {
+		rep := side.run(b, tree, "drift", "drift")
+		require.Equal(b, n, rep.Counts.Succeeded, "%+v", rep.Counts)
+		require.Zero(b, rep.Counts.Drifted)
+	})
+	provider.RequireNoLeftovers(b, 30*time.Second)
+
+	// The naive loop, with the program the rollout binary runs and the same stack config.
+	cmd, err := pulumiCLIForBench()
+	require.NoError(b, err)
+	dep := rollout.Deployment{Project: program.Project, Program: program.Run,
+		StackConfig: func(a targets.Account) (map[string]string, error) {
+			return program.Config{Vendor: "streamnative", AccountID: a.ID, Params: map[string]any{
+				"external_id": benchExternalID, "ebs_kms_key_arns": benchEBSKey, "s3_kms_key_arns": benchS3Key,
+			}}.StackConfig()
+		}}
+	naiveBackend := "file://" + filepath.Join(work, "naive-state")
+	require.NoError(b, os.MkdirAll(filepath.Join(work, "naive-state"), 0o755))
+	for _, op := range benchOps {
+		mode := map[string]naiveMode{"first": naiveUp, "re-run": naiveUp, "plan": naivePreview, "drift": naiveDrift}[op]
+		results["naive"][op] = measure(true, func(tree *testenv.ProcTree) {
+			naive(ctx, b, cmd, naiveBackend, dep, naiveAccts, mode, map[string]string{testenv.ProcTreeEnv: tree.Value()})
+		})
+	}
+	provider.RequireNoLeftovers(b, 30*time.Second)
+
+	// Terraform, with the module's debug-only local_file blocks left out of its working copy.
+	tf := newTerraformSide(b, tfAccts, parallel, m.Env())
+	tfInit := measure(false, func(tree *testenv.ProcTree) { tf.init(b, tree) })
+	results["terraform"]["first"] = measure(false, func(tree *testenv.ProcTree) {
+		tf.apply(b, tree, "Resources: 15 added, 0 changed, 0 destroyed")
+	})
+	results["terraform"]["re-run"] = measure(false, func(tree *testenv.ProcTree) {
+		tf.apply(b, tree, "Resources: 0 added, 0 changed, 0 destroyed")
+	})
+	// Pulumi's preview does not read the cloud and its drift check is a refresh and a
+	// preview; Terraform's equivalents are a plan without and with its refresh.
+	results["terraform"]["plan"] = measure(false, func(tree *testenv.ProcTree) { tf.plan(b, tree, "-refresh=false") })
+	results["terraform"]["drift"] = measure(false, func(tree *testenv.ProcTree) { tf.plan(b, tree) })
+	provider.RequireNoLeftovers(b, 30*time.Second)
+
+	// The same work: every account of every side holds the module's roles and policies, with
+	// the same boundary and attachments.
+	want := ""
+	for _, group := range []struct {
+		side     string
+		accounts []targets.Account
+	}{{"rollout", rolloutAccts}, {"naive", naiveAccts}, {"terraform", tfAccts}} {
+		for _, a := range group.accounts {
+			got := iamFootprint(ctx, b, m, a.ID)
+			if want == "" {
+				want = got
+			}
+			require.Equal(b, want, got, "%s account %s differs from the first account checked", group.side, a.ID)
+		}
+	}
+
+	printFleetBench(os.Stdout, fleetBenchInfo{n: n, parallel: parallel, provider: provider.String(), terraform: tf.tf,
+		seeded: seeded, warmed: warmed, tfInit: tfInit, results: results, footprint: want})
+	r := results["rollout"]
+	b.ReportMetric(results["terraform"]["first"].wall.Seconds()/r["first"].wall.Seconds(), "first-vs-terraform")
+	b.ReportMetric(results["naive"]["first"].wall.Seconds()/r["first"].wall.Seconds(), "first-vs-naive")
+	b.ReportMetric(results["terraform"]["re-run"].wall.Seconds()/r["re-run"].wall.Seconds(), "rerun-vs-terraform")
+	b.ReportMetric(float64(r["first"].usage.Peak.Private)/(1<<20), "first-tree-peak-MiB")
+}
+
+// iamFootprint reads the account's StreamNative roles and policies with the SDK, as the
+// account's OrganizationAccountAccessRole, and describes them without account IDs, so that
+// every account of every side must describe alike. It fails unless the module's 2 roles and 7
+// policies are all there.
+func iamFootprint(ctx context.Context, b *testing.B, m *testenv.Moto, accountID string) string {
+	b.Helper()
+	base := m.ConfigFor(b, credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, ""))
+	client := iam.NewFromConfig(access.ExecutionRole{}.Credentials(base, sts.NewFromConfig(base), "aws", accountID))
+	roles, err := client.ListRoles(ctx, &iam.ListRolesInput{PathPrefix: aws.String("/StreamNative/")})
+	require.NoError(b, err, "account %s", accountID)
+	policies, err := client.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal, PathPrefix: aws.String("/StreamNative/")})
+	require.NoError(b, err, "account %s", accountID)
+	var roleNames, policyNames, lines []string
+	for _, p := range policies.Policies {
+		policyNames = append(policyNames, aws.ToString(p.PolicyName))
+	}
+	for _, r := range roles.Roles {
+		name := aws.ToString(r.RoleName)
+		roleNames = append(roleNames, name)
+		got, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: r.RoleName})
+		require.NoError(b, err, "account %s role %s", accountID, name)
+		boundary := ""
+		if pb := got.Role.PermissionsBoundary; pb != nil {
+			boundary = aws.ToString(pb.PermissionsBoundaryArn)
+		}
+		attached, err := client.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: r.RoleName})
+		require.NoError(b, err, "account %s role %s", accountID, name)
+		var att []string
+		for _, p := range attached.AttachedPolicies {
+			att = append(att, aws.ToString(p.PolicyArn))
+		}
+		slices.Sort(att)
+		lines = append(lines, fmt.Sprintf("role %s%s boundary=%s max-session=%d attached=%s", aws.ToString(r.Path), name,
+			boundary, aws.ToInt32(got.Role.MaxSessionDuration), strings.Join(att, ",")))
+	}
+	slices.Sort(roleNames)
+	slices.Sort(policyNames)
+	require.Equal(b, streamNativeRoles, roleNames, "account %s: the module's 2 roles", accountID)
+	require.Equal(b, streamNativePolicies, policyNames, "account %s: the module's 7 policies", accountID)
+	slices.Sort(lines)
+	return strings.ReplaceAll(strings.Join(append(lines, "policies "+strings.Join(policyNames, ",")), "\n"), accountID, "ACCOUNT")
+}
+
+type fleetBenchInfo struct {
+	n, parallel    int
+	provider       string
+	terraform      *testenv.Terraform
+	seeded, warmed time.Duration
+	tfInit         measurement
+	results        map[string]map[string]measurement
+	footprint      string
+}
+
+func secs(d time.Duration) string {
+	switch {
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	default:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+}
+
+func ratio(a, b time.Duration) string {
+	r := a.Seconds() / b.Seconds()
+	switch {
+	case r >= 100:
+		return fmt.Sprintf("%.0fx", r)
+	case r >= 10:
+		return fmt.Sprintf("%.1fx", r)
+	default:
+		return fmt.Sprintf("%.2fx", r)
+	}
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+
+func printFleetBench(w io.Writer, in fleetBenchInfo) {
+	res := in.results
+	fmt.Fprintf(w, "\n=== %d accounts per side, %d at a time (the naive loop: one at a time) ===\n", in.n, in.parallel)
+	fmt.Fprintf(w, "AWS provider: %s\n", in.provider)
+	fmt.Fprintf(w, "Terraform: %s, hashicorp/aws %s from the plugin mirror %s; module: StreamNative v3.25.0 from the shared anchors, working copy without its %d debug-only local_file resources (%s; count 0 by default, but they make init want hashicorp/local, which the mirror lacks)\n",
+		in.terraform.Version, testenv.TerraformAWSVersion, in.terraform.Mirror, len(in.terraform.Dropped), strings.Join(in.terraform.Dropped, ", "))
+	fmt.Fprintf(w, "setup, not measured: moto organization of %d accounts seeded in %s; warm-up rollout of 1 account %s; terraform init of %d directories %s\n",
+		3*in.n+1, secs(in.seeded), secs(in.warmed), in.n, secs(in.tfInit.wall))
+	fmt.Fprintf(w, "every account checked with the SDK afterwards, identical on all sides:\n  %s\n\n",
+		strings.ReplaceAll(in.footprint, "\n", "\n  "))
+
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "wall time\tfirst\tre-run\tplan\tdrift\t")
+	for _, s := range []string{"rollout", "naive", "terraform"} {
+		fmt.Fprintf(tw, "%s\t", s)
+		for _, op := range benchOps {
+			fmt.Fprintf(tw, "%s\t", secs(res[s][op].wall))
+		}
+		fmt.Fprintln(tw)
+	}
+	for _, s := range []string{"naive", "terraform"} {
+		fmt.Fprintf(tw, "%s / rollout\t", s)
+		for _, op := range benchOps {
+			fmt.Fprintf(tw, "%s\t", ratio(res[s][op].wall, res["rollout"][op].wall))
+		}
+		fmt.Fprintln(tw)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w, "(terraform: first and re-run are `apply -auto-approve`, plan is `plan -refresh=false`, drift is `plan`, which refreshes; rollout: up, up, plan, drift)")
+
+	fmt.Fprintf(w, "\nwhere the time goes, per account: CPU and process lifetime (wall) by executable, sampled from /proc every 100 ms; \"first at\" is when the first such process was seen; \"reaped\" is getrusage's CPU of the waited-for children, a check on the sampling (providers the CLI does not wait for escape it)\n")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "side\top\tprocess\tprocs\tfirst at\tCPU/acct\twall/acct\tpeak RSS\t")
+	for _, s := range []string{"rollout", "naive", "terraform"} {
+		for _, op := range benchOps {
+			u := res[s][op]
+			perAcct := func(d time.Duration) string { return secs(d / time.Duration(in.n)) }
+			for _, p := range u.usage.ByName {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", s, op, p.Name, p.Processes, secs(p.FirstSeen), perAcct(p.CPU), perAcct(p.Wall), mib(p.PeakRSS))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t%s\t%s\t%s\t\n", s, op, "= all (reaped: "+perAcct(u.reaped)+"; wall: the operation's)", perAcct(u.usage.CPU()), perAcct(u.wall), mib(u.usage.PeakRSS))
+		}
+	}
+	_ = tw.Flush()
+
+	r, t, nv := res["rollout"], res["terraform"], res["naive"]
+	inFlight := int64(min(in.n, in.parallel))
+	memLine := func(m measurement) string {
+		return fmt.Sprintf("%s (RSS summed: %s; %s per account in flight)", mib(m.usage.Peak.Private), mib(m.usage.PeakRSS), mib(m.usage.PeakRSS/inFlight))
+	}
+	naiveMem := func(m measurement) string {
+		return fmt.Sprintf("%s (RSS summed: %s)", mib(m.usage.Peak.Private), mib(m.usage.PeakRSS))
+	}
+	fmt.Fprintf(w, "\npeak memory of the whole process tree, children included, shared file pages (executables) counted once:\n")
+	fmt.Fprintf(w, "  rollout at --parallel %d: first %s, plan %s, drift %s\n", in.parallel, memLine(r["first"]), memLine(r["plan"]), memLine(r["drift"]))
+	fmt.Fprintf(w, "  terraform %d at a time: apply %s, plan %s\n", in.parallel, memLine(t["first"]), memLine(t["drift"]))
+	fmt.Fprintf(w, "  naive loop (one at a time, this process included): up %s, drift %s\n", naiveMem(nv["first"]), naiveMem(nv["drift"]))
+	met := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	first, rerun := t["first"].wall.Seconds()/r["first"].wall.Seconds(), t["re-run"].wall.Seconds()/r["re-run"].wall.Seconds()
+	vsNaive := nv["first"].wall.Seconds() / r["first"].wall.Seconds()
+	peak := max(r["first"].usage.PeakRSS, r["plan"].usage.PeakRSS, r["drift"].usage.PeakRSS)
+	fmt.Fprintf(w, "targets (stated for 50 accounts at 8): first vs terraform %.2fx (>= 2x: %s), first vs naive %.2fx (>= 3x: %s), re-run vs terraform %.0fx (>= 50x: %s), tree peak over all rollout operations, RSS summed %s (< 4 GiB: %s)\n",
+		first, met(first >= 2), vsNaive, met(vsNaive >= 3), rerun, met(rerun >= 50), mib(peak), met(peak < 4<<30))
+}
