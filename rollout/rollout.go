@@ -536,6 +536,10 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 		}
 	}
 	name := r.StackName(a.ID)
+	// Hook (recover.go): repair what a killed run left that would fail every CLI command.
+	if err := r.repairBeforeOp(ctx, op, a, name, log); err != nil {
+		return err
+	}
 
 	if op == OpStatus || op == OpDestroy {
 		found, err := r.exists(ctx, ws, name)
@@ -579,6 +583,11 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	if err != nil {
 		return err
 	}
+	// Hook (recover.go): import what a killed update created without state knowing.
+	adopt, pending, err := r.recoverBeforeUpdate(ctx, op, a, name, adopt, log)
+	if err != nil {
+		return err
+	}
 	if err := r.ensureStack(ctx, ws, name); err != nil {
 		return fmt.Errorf("stack %s: %w", name, err)
 	}
@@ -600,6 +609,12 @@ func (r *Runner) once(ctx context.Context, ws auto.Workspace, op Operation, a ta
 	res.Changes = er.Changes
 	if op == OpUp {
 		fillOutputs(res, er.Outputs)
+		// Hook (recover.go): the killed update's pending creates are in state now.
+		if pending {
+			if err := r.recoverAfterUpdate(ctx, ws, a, name, log); err != nil {
+				return err
+			}
+		}
 		r.remember(ctx, name, fp, res)
 	}
 	return nil
