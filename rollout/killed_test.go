@@ -1,0 +1,180 @@
+package rollout_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/stretchr/testify/require"
+
+	"github.com/byoc-access/byoc-access/internal/pulumicli"
+	"github.com/byoc-access/byoc-access/rollout"
+)
+
+// tornSidecar leaves a sidecar the way a CLI killed inside fileblob's setAttrs does: truncated
+// by os.Create, never written, and (as after any kill the next run comes to) not brand new.
+func tornSidecar(t *testing.T, path string) {
+	t.Helper()
+	require.FileExists(t, path)
+	require.NoError(t, os.WriteFile(path, nil, 0o644))
+	old := time.Now().Add(-time.Minute)
+	require.NoError(t, os.Chtimes(path, old, old))
+}
+
+// repairs collects the repair events of a run.
+type repairs struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *repairs) event(e rollout.Event) {
+	if e.Type == rollout.EventRepaired {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.msgs = append(r.msgs, e.Message)
+	}
+}
+
+func (r *repairs) all() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.msgs, "\n")
+}
+
+// A CLI killed while it rewrites one of a stack's objects can leave that object's metadata
+// sidecar empty; every CLI command then fails with `failed to load checkpoint: EOF` (or
+// `read ".pulumi/meta.yaml": EOF`). The next run repairs it and says so.
+func TestTornSidecarIsRepaired(t *testing.T) {
+	cmd := pulumiCLI(t)
+	dir := t.TempDir()
+	acct := accountsN(1)
+	stack := acct[0].ID
+	stacks := filepath.Join(dir, ".pulumi", "stacks", "byoc-access")
+	seen := &repairs{}
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir),
+		rollout.Passphrase(passphrase), rollout.Force(true), rollout.OnEvent(seen.event))
+	require.NoError(t, err)
+	rep, err := r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+
+	for _, c := range []struct {
+		name    string
+		sidecar string
+		run     func() (*rollout.Report, error)
+	}{
+		{"checkpoint, then up", filepath.Join(stacks, stack+".json.attrs"), func() (*rollout.Report, error) { return r.Up(context.Background(), acct) }},
+		{"checkpoint, then status", filepath.Join(stacks, stack+".json.attrs"), func() (*rollout.Report, error) { return r.Status(context.Background(), acct) }},
+		{"checkpoint backup, then up", filepath.Join(stacks, stack+".json.bak.attrs"), func() (*rollout.Report, error) { return r.Up(context.Background(), acct) }},
+		{"backend metadata, then up", filepath.Join(dir, ".pulumi", "meta.yaml.attrs"), func() (*rollout.Report, error) { return r.Up(context.Background(), acct) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			seen.msgs = nil
+			tornSidecar(t, c.sidecar)
+			rep, err := c.run()
+			require.NoError(t, err)
+			require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+			rel, _ := filepath.Rel(dir, c.sidecar)
+			require.Contains(t, seen.all(), "removed "+rel, "the run says what it repaired")
+			require.Contains(t, seen.all(), "failed to load checkpoint: EOF")
+		})
+	}
+}
+
+// The torn sidecar made for real, as on the loaded machine where
+// TestKilledRunLeavesALockThatUnlockClears saw `failed to load checkpoint: EOF`: the CLI of an
+// update is SIGKILLed (by strace, at the exact system call) when it starts writing the
+// checkpoint's sidecar, which fileblob has just truncated. The update holds the stack's lock
+// by then, so the kill leaves both. The CLI alone then fails every command on the stack with
+// the EOF; the rollout repairs the sidecar, names the lock and, once it is cleared, deploys.
+func TestKilledWhileWritingTheCheckpointSidecar(t *testing.T) {
+	cmd := pulumiCLI(t)
+	straceBin, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace is not installed: it places the SIGKILL at the sidecar write")
+	}
+	dir := t.TempDir()
+	acct := accountsN(1)
+	stack := acct[0].ID
+	sidecar := filepath.Join(dir, ".pulumi", "stacks", "byoc-access", stack+".json.attrs")
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir),
+		rollout.Passphrase(passphrase), rollout.Force(true))
+	require.NoError(t, err)
+	rep, err := r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+
+	// A CLI whose first write into the checkpoint's sidecar is its last: strace counts per
+	// thread, and the sidecar is written once per save.
+	pulumiBin := pulumiBinary(t)
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "bin"), 0o755))
+	wrapper := "#!/bin/sh\nexec " + straceBin + " -f -o /dev/null -P " + sidecar +
+		" -e trace=write -e inject=write:signal=KILL:when=1 " + pulumiBin + " \"$@\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(root, "bin", "pulumi"), []byte(wrapper), 0o755))
+	dying, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, SkipVersionCheck: true})
+	require.NoError(t, err)
+	killed, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(dying), rollout.Backend("file://"+dir),
+		rollout.Passphrase(passphrase), rollout.Force(true))
+	require.NoError(t, err)
+	rep, err = killed.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Failed, "the CLI is killed: %+v", rep.Results)
+	info, err := os.Stat(sidecar)
+	require.NoError(t, err)
+	require.Zero(t, info.Size(), "the kill lands between the sidecar's truncation and its write")
+	require.Len(t, fileLocks(t, dir), 1, "the update held the lock")
+
+	work := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(work, "Pulumi.yaml"), []byte("name: byoc-access\nruntime: go\n"), 0o600))
+	check := exec.Command(pulumiBin, "stack", "output", "--stack", stack, "--non-interactive")
+	check.Dir = work
+	check.Env = append(os.Environ(), "PULUMI_BACKEND_URL=file://"+dir, "PULUMI_CONFIG_PASSPHRASE="+passphrase,
+		"PULUMI_HOME="+t.TempDir(), "PULUMI_SKIP_UPDATE_CHECK=true")
+	out, err := check.CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "failed to load checkpoint: EOF", "the CLI alone is stuck")
+
+	seen := &repairs{}
+	r, err = rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir),
+		rollout.Passphrase(passphrase), rollout.OnEvent(seen.event))
+	require.NoError(t, err)
+	rep, err = r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, rollout.KindLockHeld, rep.Results[0].Kind, "the lock, not the EOF: %+v", rep.Results[0])
+	require.Contains(t, seen.all(), "torn metadata sidecar")
+	require.Contains(t, rep.Results[0].Error, "rollout unlock")
+	for _, l := range fileLocks(t, dir) {
+		stale, why := l.Stale(0)
+		require.True(t, stale, why)
+		require.NoError(t, os.Remove(filepath.Join(dir, filepath.FromSlash(l.Key))))
+	}
+	rep, err = r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+}
+
+// pulumiBinary is the CLI binary pulumicli.Find picks, for running it under strace.
+func pulumiBinary(t *testing.T) string {
+	t.Helper()
+	var candidates []string
+	if p := os.Getenv("PULUMI_CLI"); p != "" {
+		candidates = append(candidates, p)
+	}
+	if p, err := exec.LookPath("pulumi"); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, c := range append(candidates, pulumicli.CachedPath()) {
+		if _, err := os.Stat(c); err == nil {
+			return c
+		}
+	}
+	t.Fatal("no pulumi binary")
+	return ""
+}
