@@ -178,3 +178,37 @@ func pulumiBinary(t *testing.T) string {
 	t.Fatal("no pulumi binary")
 	return ""
 }
+
+// A checkpoint that does not parse cannot come from a killed CLI (fileblob renames complete
+// files into place), but a disk or a hand edit can make one: the account fails with the step
+// that recovers it, and that step works.
+func TestUnreadableCheckpointNamesTheRecovery(t *testing.T) {
+	cmd := pulumiCLI(t)
+	dir := t.TempDir()
+	acct := accountsN(1)
+	checkpoint := filepath.Join(dir, ".pulumi", "stacks", "byoc-access", acct[0].ID+".json")
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir),
+		rollout.Passphrase(passphrase), rollout.Force(true))
+	require.NoError(t, err)
+	rep, err := r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+
+	good, err := os.ReadFile(checkpoint)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(checkpoint, good[:len(good)/2], 0o644))
+	rep, err = r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Failed, "%+v", rep.Results)
+	msg := rep.Results[0].Error
+	require.Contains(t, msg, "is not a readable checkpoint")
+	require.Contains(t, msg, acct[0].ID+".json.bak")
+	require.Contains(t, msg, "then run `rollout up`")
+
+	bak, err := os.ReadFile(checkpoint + ".bak")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(checkpoint, bak, 0o644))
+	rep, err = r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "the step the message names recovers: %+v", rep.Results)
+}

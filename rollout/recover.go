@@ -329,10 +329,33 @@ func (r *Runner) recoverPending(ctx context.Context, a targets.Account, stack, a
 	if err != nil {
 		return "", false, err
 	}
-	missing := len(entities) - len(found)
-	r.repair(a, log, "a killed update left %d pending creates in stack %s: importing %d that exist in the account (%s); creating again %d that do not and %d that creating again is safe for (%s); state is cleared of them once this update succeeds",
-		len(pending), stack, len(found), strings.Join(found, ", "), missing, len(others), strings.Join(others, ", "))
+	var parts []string
+	if len(found) > 0 {
+		parts = append(parts, strings.Join(found, ", ")+" exist in the account: importing them")
+	}
+	if missing := subtract(entities, found); len(missing) > 0 {
+		parts = append(parts, strings.Join(missing, ", ")+" do not: creating them")
+	}
+	if len(others) > 0 {
+		parts = append(parts, strings.Join(others, ", ")+": creating them again, which IAM accepts")
+	}
+	r.repair(a, log, "a killed update left %d pending creates in stack %s; %s; state is cleared of them once this update succeeds",
+		len(pending), stack, strings.Join(parts, "; "))
 	return string(b), true, nil
+}
+
+func subtract(a, b []string) []string {
+	drop := map[string]bool{}
+	for _, n := range b {
+		drop[n] = true
+	}
+	var out []string
+	for _, n := range a {
+		if !drop[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func mergeNames(a, b []string) []string {

@@ -83,7 +83,8 @@ func startIAMGate(t *testing.T, target string) (*iamGate, string) {
 		}
 		held <- name
 		<-release
-		rp.ServeHTTP(w, r)
+		// Its client is dead: the call never reaches IAM.
+		http.Error(w, "dropped", http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(srv.Close)
 	return g, srv.URL
@@ -98,7 +99,8 @@ func (g *iamGate) arm(action string, afterAWS bool) <-chan string {
 	return g.held
 }
 
-// open lets a held call go (its CLI is dead by then) and holds nothing more.
+// open lets a held call go (its CLI is dead by then): an answer held after IAM acted goes
+// out, a request held before IAM saw it is dropped. It holds nothing more.
 func (g *iamGate) open() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -291,6 +293,13 @@ func TestKilledUpRecoversWithRealProvider(t *testing.T) {
 					pending = append(pending, string(op.Type)+" "+string(op.Resource.Type))
 				}
 				require.Contains(t, pending, "creating aws:iam/role:Role", "state does not know it: a pending create")
+
+				// Offboarding now would leave the role behind: destroy refuses and names the step.
+				rep, errOut, code := fleet(t, "destroy", "--account", id, "--yes")
+				require.Equal(t, exitFailed, code, errOut)
+				require.Equal(t, rollout.KindConflict, rep.Results[0].Kind, "%+v", rep.Results[0])
+				require.Contains(t, rep.Results[0].Error, "role/"+killedAt)
+				require.Contains(t, rep.Results[0].Error, "run `rollout up` for this account first")
 			}
 			if point == "checkpoint-write" {
 				info, err := os.Stat(sidecar)
