@@ -310,6 +310,7 @@ func TestKilledUpRecoversWithRealProvider(t *testing.T) {
 			// The next run succeeds, or fails naming the lock the kill left and the one step
 			// that clears it.
 			rep, errOut, code := fleet(t, upArgs...)
+			said := errOut
 			provider.RequireNoLeftovers(t, 30*time.Second)
 			if code != exitOK {
 				require.Equal(t, exitFailed, code, errOut)
@@ -320,10 +321,18 @@ func TestKilledUpRecoversWithRealProvider(t *testing.T) {
 
 				// Then `up` completes the account with nothing to untangle by hand.
 				rep, errOut, code = fleet(t, upArgs...)
+				said += errOut
 				require.Equal(t, exitOK, code, "%s\n%+v", errOut, rep.Results[0])
 				provider.RequireNoLeftovers(t, 30*time.Second)
 			}
 			require.Equal(t, rollout.StatusSucceeded, rep.Results[0].Status)
+			switch point {
+			case "mid-create":
+				require.Regexp(t, `repaired: a killed update left \d+ pending creates in stack `+id+`; [^;]*role/`+killedAt+`[^;]* exist in the account: importing them`, said)
+				require.Contains(t, said, "repaired: cleared")
+			case "checkpoint-write":
+				require.Contains(t, said, "repaired: removed .pulumi/stacks/byoc-access/"+id+".json.attrs: torn metadata sidecar")
+			}
 			for _, op := range pendingIn(t, stateDir, id) {
 				require.NotEqual(t, apitype.OperationTypeCreating, op.Type, "no pending create is left: %s", op.Resource.URN)
 			}
