@@ -2,6 +2,7 @@ package rollout_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/rollout"
+	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
 // tornSidecar leaves a sidecar the way a CLI killed inside fileblob's setAttrs does: truncated
@@ -211,4 +213,99 @@ func TestUnreadableCheckpointNamesTheRecovery(t *testing.T) {
 	rep, err = r.Up(context.Background(), acct)
 	require.NoError(t, err)
 	require.Equal(t, 1, rep.Counts.Succeeded, "the step the message names recovers: %+v", rep.Results)
+}
+
+// stackState runs `pulumi stack export` or `import` on a file backend's stack.
+func stackState(t *testing.T, dir, stack, verb, file string) {
+	t.Helper()
+	work := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(work, "Pulumi.yaml"), []byte("name: byoc-access\nruntime: go\n"), 0o600))
+	c := exec.Command(pulumiBinary(t), "stack", verb, "--stack", stack, "--file", file, "--non-interactive")
+	c.Dir = work
+	c.Env = append(os.Environ(), "PULUMI_BACKEND_URL=file://"+dir, "PULUMI_CONFIG_PASSPHRASE="+passphrase,
+		"PULUMI_HOME="+t.TempDir(), "PULUMI_SKIP_UPDATE_CHECK=true")
+	out, err := c.CombinedOutput()
+	require.NoError(t, err, "stack %s: %s", verb, out)
+}
+
+// withPending adds pending CREATE operations to a stack's checkpoint, as a killed update
+// leaves them: one for a resource state already holds (the update that imported it was killed
+// before clearing it) and, when role is set, one for an IAM role state does not hold. It
+// edits the file: `pulumi stack import` drops every pending operation.
+func withPending(t *testing.T, dir, stack, role string) {
+	t.Helper()
+	file := filepath.Join(dir, ".pulumi", "stacks", "byoc-access", stack+".json")
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	var vc map[string]any
+	require.NoError(t, json.Unmarshal(b, &vc))
+	dep := vc["checkpoint"].(map[string]any)["latest"].(map[string]any)
+	var ops []any
+	for _, res := range dep["resources"].([]any) {
+		if res.(map[string]any)["type"] == "byoc-access:test:VendorAccessStub" {
+			ops = append(ops, map[string]any{"type": "creating", "resource": res})
+		}
+	}
+	require.Len(t, ops, 1)
+	if role != "" {
+		ops = append(ops, map[string]any{"type": "creating", "resource": map[string]any{
+			"urn":    "urn:pulumi:" + stack + "::byoc-access::aws:iam/role:Role::killed",
+			"custom": true, "type": "aws:iam/role:Role", "inputs": map[string]any{"name": role},
+		}})
+	}
+	dep["pending_operations"] = ops
+	b, err = json.Marshal(vc)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, b, 0o644))
+}
+
+func pendingOps(t *testing.T, dir, stack string) []any {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "state.json")
+	stackState(t, dir, stack, "export", file)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	var ud struct {
+		Deployment struct {
+			Pending []any `json:"pending_operations"`
+		} `json:"deployment"`
+	}
+	require.NoError(t, json.Unmarshal(b, &ud))
+	return ud.Deployment.Pending
+}
+
+// Pending creates a killed update left: one state already holds is cleared after the next
+// successful update; one for an IAM role state does not hold, with no way to look in the
+// account, fails the update and the destroy with the step that recovers it, and leaves state
+// as it was.
+func TestPendingCreatesAfterAKill(t *testing.T) {
+	cmd := pulumiCLI(t)
+	dir := t.TempDir()
+	acct := accountsN(1)
+	stack := acct[0].ID
+	seen := &repairs{}
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir),
+		rollout.Passphrase(passphrase), rollout.Force(true), rollout.OnEvent(seen.event))
+	require.NoError(t, err)
+	rep, err := r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+
+	withPending(t, dir, stack, "KilledRole")
+	for _, run := range []func(context.Context, []targets.Account) (*rollout.Report, error){r.Up, r.Destroy} {
+		rep, err = run(context.Background(), acct)
+		require.NoError(t, err)
+		require.Equal(t, rollout.KindConflict, rep.Results[0].Kind, "%+v", rep.Results[0])
+		require.Contains(t, rep.Results[0].Error, "role/KilledRole")
+		require.Contains(t, rep.Results[0].Error, "run `rollout up` for this account")
+	}
+	require.Len(t, pendingOps(t, dir, stack), 2, "state is left as it was")
+
+	withPending(t, dir, stack, "")
+	rep, err = r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+	require.Contains(t, seen.all(), "already in state")
+	require.Contains(t, seen.all(), "cleared 1 pending creates")
+	require.Empty(t, pendingOps(t, dir, stack), "the pending create is gone")
 }

@@ -168,7 +168,7 @@ func (r *Runner) checkDestroy(ctx context.Context, a targets.Account, stack stri
 	}
 	var entities []string
 	for _, pc := range pendingCreates(dep) {
-		if pc.Entity != "" {
+		if pc.Entity != "" && !pc.Held {
 			entities = append(entities, pc.Entity)
 		}
 	}
@@ -187,6 +187,9 @@ type pendingCreate struct {
 	// Entity is "role/NAME" or "policy/NAME" for the IAM entities the program can import;
 	// "" for resources whose creation can simply run again (attachments, inline policies).
 	Entity string
+	// Held says state holds the resource too: a later update created or imported it, and
+	// only the pending operation is left to clear.
+	Held bool
 }
 
 // checkpointKey is where the backend keeps a stack's checkpoint, uncompressed or gzipped.
@@ -199,7 +202,8 @@ func (r *Runner) checkpointKeys(stack string) []string {
 // backend cannot be read directly or has no checkpoint for the stack. A checkpoint that is
 // there but does not parse fails with the step that recovers it.
 func (r *Runner) readCheckpoint(ctx context.Context, a targets.Account, stack string) (*apitype.DeploymentV3, error) {
-	if r.store == nil {
+	if r.store == nil || (r.known != nil && !r.known[stack]) {
+		// A stack the run's listing did not find has no checkpoint to read.
 		return nil, nil
 	}
 	for _, key := range r.checkpointKeys(stack) {
@@ -246,8 +250,8 @@ func parseCheckpoint(b []byte) (*apitype.DeploymentV3, error) {
 	return cp.Latest, nil
 }
 
-// pendingCreates lists a deployment's pending CREATE operations for resources it does not
-// hold (a create that completed, recorded by a later update, is no longer pending in effect).
+// pendingCreates lists a deployment's pending CREATE operations. The engine carries them
+// from update to update until someone clears them, even once state holds the resource.
 func pendingCreates(dep *apitype.DeploymentV3) []pendingCreate {
 	if dep == nil {
 		return nil
@@ -258,10 +262,10 @@ func pendingCreates(dep *apitype.DeploymentV3) []pendingCreate {
 	}
 	var out []pendingCreate
 	for _, op := range dep.PendingOperations {
-		if op.Type != apitype.OperationTypeCreating || held[string(op.Resource.URN)] {
+		if op.Type != apitype.OperationTypeCreating {
 			continue
 		}
-		pc := pendingCreate{URN: string(op.Resource.URN), Type: string(op.Resource.Type)}
+		pc := pendingCreate{URN: string(op.Resource.URN), Type: string(op.Resource.Type), Held: held[string(op.Resource.URN)]}
 		name, _ := op.Resource.Inputs["name"].(string)
 		switch {
 		case name == "":
@@ -288,9 +292,11 @@ func (r *Runner) recoverPending(ctx context.Context, a targets.Account, stack, a
 	if len(pending) == 0 {
 		return adopt, false, nil
 	}
-	var entities, others []string
+	var entities, others, held []string
 	for _, pc := range pending {
-		if pc.Entity != "" {
+		if pc.Held {
+			held = append(held, pc.URN)
+		} else if pc.Entity != "" {
 			entities = append(entities, pc.Entity)
 		} else {
 			others = append(others, pc.URN)
@@ -337,7 +343,10 @@ func (r *Runner) recoverPending(ctx context.Context, a targets.Account, stack, a
 		parts = append(parts, strings.Join(missing, ", ")+" do not: creating them")
 	}
 	if len(others) > 0 {
-		parts = append(parts, strings.Join(others, ", ")+": creating them again, which IAM accepts")
+		parts = append(parts, strings.Join(others, ", ")+": creating them again")
+	}
+	if len(held) > 0 {
+		parts = append(parts, strings.Join(held, ", ")+": already in state")
 	}
 	r.repair(a, log, "a killed update left %d pending creates in stack %s; %s; state is cleared of them once this update succeeds",
 		len(pending), stack, strings.Join(parts, "; "))
@@ -372,9 +381,10 @@ func mergeNames(a, b []string) []string {
 }
 
 // clearPending removes from a stack's state the pending creates of resources it now holds,
-// after an update that imported or created every one of them. Pending creates of resources
-// the update did not produce (the program no longer declares them) stay, so that they are
-// never forgotten silently.
+// after an update that imported or created every one of them. `pulumi stack import` drops
+// every pending operation, so when some are for resources the update did not produce (the
+// program no longer declares them) nothing is cleared: they are never forgotten silently, and
+// the message says how to settle them.
 func (r *Runner) clearPending(ctx context.Context, ws auto.Workspace, a targets.Account, stack string, log *os.File) error {
 	dir, err := os.MkdirTemp("", "byoc-state-")
 	if err != nil {
@@ -407,13 +417,21 @@ func (r *Runner) clearPending(ctx context.Context, ws auto.Workspace, a targets.
 		held[string(res.URN)] = true
 	}
 	var keep []apitype.OperationV2
-	var cleared []string
+	var cleared, unknown []string
 	for _, op := range dep.PendingOperations {
 		if op.Type == apitype.OperationTypeCreating && held[string(op.Resource.URN)] {
 			cleared = append(cleared, string(op.Resource.URN))
 			continue
 		}
+		if op.Type == apitype.OperationTypeCreating {
+			unknown = append(unknown, string(op.Resource.URN))
+		}
 		keep = append(keep, op)
+	}
+	if len(unknown) > 0 {
+		r.repair(a, log, "kept the pending creates of stack %s: %s are not declared by the program any more; check the account for them, then clear them with `pulumi refresh --clear-pending-creates --stack %s`",
+			stack, strings.Join(unknown, ", "), stack)
+		return nil
 	}
 	if len(cleared) == 0 {
 		return nil
