@@ -601,6 +601,10 @@ func (p *pass) once(ctx context.Context, ws auto.Workspace, a targets.Account, r
 		}
 	}
 	name := p.StackName(a.ID)
+	// Hook (recover.go): repair what a killed run left that would fail every CLI command.
+	if err := p.repairBeforeOp(ctx, op, a, name, log); err != nil {
+		return err
+	}
 
 	if op == OpStatus || op == OpDestroy {
 		found, err := p.exists(ctx, ws, name)
@@ -649,6 +653,11 @@ func (p *pass) once(ctx context.Context, ws auto.Workspace, a targets.Account, r
 	if err != nil {
 		return err
 	}
+	// Hook (recover.go): import what a killed update created without state knowing.
+	adopt, pending, err := p.recoverBeforeUpdate(ctx, op, a, name, adopt, log)
+	if err != nil {
+		return err
+	}
 	if err := p.ensureStack(ctx, ws, name); err != nil {
 		return fmt.Errorf("stack %s: %w", name, err)
 	}
@@ -670,6 +679,12 @@ func (p *pass) once(ctx context.Context, ws auto.Workspace, a targets.Account, r
 	res.Changes = er.Changes
 	if op == OpUp {
 		fillOutputs(res, er.Outputs)
+		// Hook (recover.go): the killed update's pending creates are in state now.
+		if pending {
+			if err := p.recoverAfterUpdate(ctx, ws, a, name, log); err != nil {
+				return err
+			}
+		}
 		p.remember(ctx, name, fp, res)
 	}
 	return nil
