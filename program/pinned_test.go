@@ -2,7 +2,6 @@ package program_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,12 +31,7 @@ func TestStackIsPinnedToItsAccount(t *testing.T) {
 	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies())
 	org := testenv.SeedOrganization(t, m, testenv.OrgSpec{Accounts: []testenv.AccountSpec{{Name: "pinned"}}})
 	target := org.Accounts["pinned"]
-	for _, kv := range m.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
+	m.UseInEnv(t)
 	testenv.UseAWSProvider(t)
 
 	tests := []struct {

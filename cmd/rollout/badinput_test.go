@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -21,10 +20,7 @@ func TestBadInputCorpus(t *testing.T) {
 		OUs:      []string{"Workloads", "Empty"},
 		Accounts: []testenv.AccountSpec{{Name: "app", OU: "Workloads"}},
 	})
-	for _, kv := range m.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	m.UseInEnv(t)
 	pass, err := filepath.Abs("testdata/badinput/passphrase")
 	require.NoError(t, err)
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE_FILE", pass)

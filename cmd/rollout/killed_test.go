@@ -200,10 +200,7 @@ func TestKilledUpRecoversWithRealProvider(t *testing.T) {
 	org := testenv.SeedOrganization(t, m, spec)
 	gate, endpoint := startIAMGate(t, m.Endpoint)
 	t.Cleanup(gate.open)
-	for _, kv := range m.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	m.UseInEnv(t)
 	t.Setenv("AWS_ENDPOINT_URL", endpoint)
 	for _, k := range []string{"AWS_SESSION_TOKEN", "AWS_PROFILE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"} {
 		t.Setenv(k, "")

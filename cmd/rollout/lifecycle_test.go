@@ -356,21 +356,7 @@ func streamkapConsoleSteps(t *testing.T, f *realFleet, accountID string) {
 // streamkapSeedJSON returns the n-th JSON document of the Streamkap seed: provision,
 // deprovision, trust.
 func streamkapSeedJSON(t *testing.T, n int) string {
-	t.Helper()
-	text, err := os.ReadFile(testenv.SharedFile(t, "seeds/streamkap-byoc-aws.txt"))
-	require.NoError(t, err)
-	rest := string(text)
-	for i := 0; ; i++ {
-		start := strings.Index(rest, "{\n  \"Version\"")
-		require.GreaterOrEqual(t, start, 0, "the seed has fewer JSON documents than expected")
-		dec := json.NewDecoder(strings.NewReader(rest[start:]))
-		var raw json.RawMessage
-		require.NoError(t, dec.Decode(&raw))
-		if i == n {
-			return string(raw)
-		}
-		rest = rest[start+int(dec.InputOffset()):]
-	}
+	return testenv.SeedJSON(t, "seeds/streamkap-byoc-aws.txt", n)
 }
 
 // TestAdoptRefusesAPolicyWhoseDescriptionDiffers: IAM cannot change a policy's description,

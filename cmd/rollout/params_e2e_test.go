@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,10 +36,7 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 			{Name: "from-command", OU: "Workloads"},
 		},
 	})
-	for _, kv := range m.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	m.UseInEnv(t)
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", testPassphrase)
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "")
 	state := t.TempDir()

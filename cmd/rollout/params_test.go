@@ -30,10 +30,7 @@ func TestPerAccountParamsBadInput(t *testing.T) {
 			{Name: "elsewhere", OU: "Other"},
 		},
 	})
-	for _, kv := range m.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	m.UseInEnv(t)
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", testPassphrase)
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "")
 	t.Setenv("PULUMI_BACKEND_URL", "")

@@ -58,11 +58,8 @@ func newRealFleet(t *testing.T, n int) *realFleet {
 	for _, a := range spec.Accounts {
 		f.ids = append(f.ids, org.Accounts[a.Name])
 	}
-	for _, kv := range m.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	for _, k := range []string{"AWS_SESSION_TOKEN", "AWS_PROFILE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"} {
+	m.UseInEnv(t)
+	for _, k := range []string{"PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", testPassphrase)

@@ -19,10 +19,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		OUs:      []string{"Workloads"},
 		Accounts: []testenv.AccountSpec{{Name: "app-1", OU: "Workloads"}, {Name: "app-2", OU: "Workloads"}},
 	})
-	for _, kv := range m.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	m.UseInEnv(t)
 	const (
 		passphrase   = "tr0ub4dor-and-3-more-words"
 		executionExt = "exec-ext-s3cr3t-4242"

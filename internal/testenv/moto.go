@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,6 +136,19 @@ func (m *Moto) Env() []string {
 		"AWS_REGION=" + Region,
 		"AWS_DEFAULT_REGION=" + Region,
 	}
+}
+
+// UseInEnv points the test's environment, and so every process it starts (the Pulumi CLI and
+// its providers, the aws CLI), at this moto with the default credentials, clearing a session
+// token or profile that would take precedence. It uses t.Setenv: the test cannot be parallel.
+func (m *Moto) UseInEnv(t testing.TB) {
+	t.Helper()
+	for _, kv := range m.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
 }
 
 // Reset clears every moto backend (organizations, accounts, IAM, S3...), so subtests can share

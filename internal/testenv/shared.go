@@ -1,8 +1,10 @@
 package testenv
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -33,4 +35,30 @@ func SharedFile(t testing.TB, rel string) string {
 		Missing(t, "published vendor material %s is absent (set BYOC_SHARED_DIR to the folder with seeds/ and anchors/): not checked", path)
 	}
 	return path
+}
+
+// SeedJSON returns the n-th JSON policy document (0 first) of a seed file of the published
+// vendor material, such as the Streamkap seed's provision, deprovision and trust documents.
+func SeedJSON(t testing.TB, rel string, n int) string {
+	t.Helper()
+	text, err := os.ReadFile(SharedFile(t, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := string(text)
+	for i := 0; ; i++ {
+		start := strings.Index(rest, "{\n  \"Version\"")
+		if start < 0 {
+			t.Fatalf("%s has %d JSON policy documents; document %d was asked for", rel, i, n)
+		}
+		dec := json.NewDecoder(strings.NewReader(rest[start:]))
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatalf("%s: document %d: %v", rel, i, err)
+		}
+		if i == n {
+			return string(raw)
+		}
+		rest = rest[start+int(dec.InputOffset()):]
+	}
 }

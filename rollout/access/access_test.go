@@ -343,10 +343,7 @@ func TestErrorPredicates(t *testing.T) {
 // environment, and the retryer is the deliberate one.
 func TestNewAWSConfig(t *testing.T) {
 	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies())
-	for _, kv := range m.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	m.UseInEnv(t)
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
