@@ -7,9 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
+	"github.com/byoc-access/byoc-access/internal/testenv"
 )
 
 // realCLI is the Pulumi CLI the project pins (pulumicli.Version), or a skip.
@@ -273,7 +271,7 @@ func TestKilledCLIIsNotAProgramError(t *testing.T) {
 			case <-time.After(60 * time.Second):
 				t.Fatal("the program never ran")
 			}
-			require.NoError(t, syscall.Kill(upProcess(t, "killed-cli"), syscall.SIGKILL))
+			require.NoError(t, syscall.Kill(requireUp(t, "killed-cli"), syscall.SIGKILL))
 			err := <-done
 			require.Error(t, err)
 			var pe *ProgramError
@@ -285,25 +283,10 @@ func TestKilledCLIIsNotAProgramError(t *testing.T) {
 	}
 }
 
-// upProcess finds the `pulumi up` process working on a stack.
-func upProcess(t *testing.T, stack string) int {
+// requireUp finds the `pulumi up` process working on a stack.
+func requireUp(t *testing.T, stack string) int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	require.NoError(t, err)
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if filepath.Base(args[0]) == "pulumi" && slices.Contains(args, "up") && slices.Contains(args, stack) {
-			return pid
-		}
-	}
-	t.Fatalf("no pulumi up process for stack %s", stack)
-	return 0
+	pid := testenv.CLIProcess("up", stack)
+	require.NotZero(t, pid, "no pulumi up process for stack %s", stack)
+	return pid
 }

@@ -2,7 +2,6 @@ package rollout_test
 
 import (
 	"context"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
+	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/locks"
 	"github.com/byoc-access/byoc-access/rollout/targets"
@@ -103,43 +103,24 @@ func TestInterruptStopsCleanly(t *testing.T) {
 // killCLI SIGKILLs the Pulumi CLI process working on a stack, as a lost CI runner would die.
 func killCLI(t *testing.T, stack string) int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	require.NoError(t, err)
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if isUpProcess(pid, stack) {
-			require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-			return pid
-		}
-	}
-	t.Fatalf("no pulumi up process for stack %s", stack)
-	return 0
-}
-
-func isUpProcess(pid int, stack string) bool {
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-	if err != nil {
-		return false
-	}
-	args := strings.Split(string(cmdline), "\x00")
-	return len(args) > 1 && filepath.Base(args[0]) == "pulumi" && contains(args, "up") && contains(args, stack)
+	pid := testenv.CLIProcess("up", stack)
+	require.NotZero(t, pid, "no pulumi up process for stack %s", stack)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	return pid
 }
 
 // updateHoldsLock says the stack's one lock is held by a running `pulumi up`. `stack init`
 // takes the same lock for a moment, so a lock alone does not say the update has started.
 func updateHoldsLock(t *testing.T, dir, stack string) bool {
 	held := fileLocks(t, dir)
-	return len(held) == 1 && isUpProcess(held[0].Pid, stack)
+	return len(held) == 1 && testenv.IsCLIProcess(held[0].Pid, "up", stack)
 }
 
 // updatesHoldLocks says n stacks are locked, each by a running `pulumi up` of that stack.
 func updatesHoldLocks(t *testing.T, dir string, n int) bool {
 	held := fileLocks(t, dir)
 	for _, l := range held {
-		if !isUpProcess(l.Pid, path.Base(l.Stack)) {
+		if !testenv.IsCLIProcess(l.Pid, "up", path.Base(l.Stack)) {
 			return false
 		}
 	}

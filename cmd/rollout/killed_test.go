@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -109,31 +108,6 @@ func (g *iamGate) open() {
 		close(g.release)
 		g.release = nil
 	}
-}
-
-// upCLIPid finds the `pulumi up` process of a stack.
-func upCLIPid(stack string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		if len(args) < 2 || filepath.Base(args[0]) != "pulumi" || args[1] != "up" {
-			continue
-		}
-		for i, a := range args {
-			if a == "--stack" && i+1 < len(args) && args[i+1] == stack {
-				return pid
-			}
-		}
-	}
-	return 0
 }
 
 // pendingIn reads the pending operations of a stack's checkpoint in a file backend.
@@ -271,7 +245,7 @@ func TestKilledUpRecoversWithRealProvider(t *testing.T) {
 				case <-time.After(4 * time.Minute):
 					t.Fatal("the update never reached the held IAM call")
 				}
-				pid := upCLIPid(id)
+				pid := testenv.CLIProcess("up", id)
 				require.NotZero(t, pid, "the update's CLI process")
 				require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 				gate.open()
