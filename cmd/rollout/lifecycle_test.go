@@ -384,3 +384,17 @@ func TestAdoptRefusesAPolicyWhoseDescriptionDiffers(t *testing.T) {
 	require.Equal(t, before, f.vendorEntities(t, id))
 	require.Empty(t, f.stacks(t))
 }
+
+// TestAdoptWithoutThePreflight: adoption reads the account with the organization's
+// credentials whether or not the preflight runs, so `up --adopt --no-preflight` imports what
+// exists instead of silently adopting nothing and failing on EntityAlreadyExists.
+func TestAdoptWithoutThePreflight(t *testing.T) {
+	f := newRealFleet(t, 1)
+	id := f.ids[0]
+	streamkapConsoleSteps(t, f, id)
+	rep := f.report(t, exitFailed, "up", "--no-preflight", "--vendor", "streamkap", "--account", id)
+	require.Contains(t, rep.Results[0].Error, "--adopt", "without --adopt the account fails naming what exists")
+	rep = f.report(t, exitOK, "up", "--adopt", "--no-preflight", "--vendor", "streamkap", "--account", id)
+	requireAll(t, rep, 1, rollout.StatusSucceeded)
+	f.requireLiveEqualsRender(t, id, "--vendor", "streamkap")
+}
