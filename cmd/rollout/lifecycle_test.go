@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/testenv"
@@ -397,4 +398,30 @@ func TestAdoptWithoutThePreflight(t *testing.T) {
 	rep = f.report(t, exitOK, "up", "--adopt", "--no-preflight", "--vendor", "streamkap", "--account", id)
 	requireAll(t, rep, 1, rollout.StatusSucceeded)
 	f.requireLiveEqualsRender(t, id, "--vendor", "streamkap")
+}
+
+// TestRealProviderWithS3Backend: the same real deployment with state in an S3 bucket (moto's):
+// up, verify clean, an unchanged re-run skipped by fingerprint, destroy leaving nothing.
+func TestRealProviderWithS3Backend(t *testing.T) {
+	f := newRealFleet(t, 2)
+	_, err := s3.NewFromConfig(f.m.AWSConfig(t), func(o *s3.Options) { o.UsePathStyle = true }).
+		CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("byoc-state")})
+	require.NoError(t, err)
+	f.backend = "s3://byoc-state?endpoint=" + f.m.Endpoint + "&s3ForcePathStyle=true&region=us-east-1"
+	fleet := []string{"--vendor", "streamkap", "--ou", "Root/Workloads"}
+
+	rep := f.report(t, exitOK, args([]string{"up"}, fleet)...)
+	requireAll(t, rep, 2, rollout.StatusSucceeded)
+	_, errOut, code := f.run(t, args([]string{"verify"}, fleet)...)
+	require.Equal(t, exitOK, code, errOut)
+	rep = f.report(t, exitOK, args([]string{"up"}, fleet)...)
+	for _, r := range rep.Results {
+		require.True(t, r.UpToDate, "account %s: the fingerprint record in S3 says unchanged", r.Account.ID)
+	}
+	rep = f.report(t, exitOK, "destroy", "--remove-stacks", "--yes", "--ou", "Root/Workloads")
+	requireAll(t, rep, 2, rollout.StatusSucceeded)
+	for _, id := range f.ids {
+		require.Empty(t, f.vendorEntities(t, id))
+	}
+	f.provider.RequireNoLeftovers(t, 20*time.Second)
 }
