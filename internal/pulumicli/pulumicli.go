@@ -85,7 +85,13 @@ func find(candidates []string) (auto.PulumiCommand, error) {
 			tried = append(tried, fmt.Sprintf("%s: version %s is older than %s", c, v, min))
 			continue
 		}
-		return command(c)
+		cmd, err := command(c)
+		if err != nil {
+			// The machine's problem (a CLI root that cannot be prepared), not the user's input:
+			// it must not read as a usage error.
+			return nil, &NotFoundError{Tried: append(tried, fmt.Sprintf("%s: %v", c, err))}
+		}
+		return cmd, nil
 	}
 	return nil, &NotFoundError{Tried: tried}
 }
