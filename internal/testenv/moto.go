@@ -3,6 +3,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,13 +62,32 @@ func StartMoto(t testing.TB, opts ...MotoOption) *Moto {
 	if err != nil {
 		Missing(t, "moto_server not on PATH: install moto[server] (pip install 'moto[server]') to run the AWS API tests")
 	}
+	// A free port can be taken between the probe and moto's bind (other tests start servers
+	// and CLIs at the same time), and a probe could then reach another test's moto: so moto's
+	// own log must say it runs on the port, and a lost race is retried on another port.
+	var lastLog []byte
+	for attempt := 0; attempt < 5; attempt++ {
+		m, log, ok := startMoto(t, bin, settings)
+		if ok {
+			return m
+		}
+		lastLog = log
+	}
+	t.Fatalf("moto_server did not start after 5 attempts:\n%s", lastLog)
+	return nil
+}
+
+// startMoto starts moto_server on a free port and waits until its own log says it runs there
+// and it answers. It reports false, with the log, when the port was taken meanwhile.
+func startMoto(t testing.TB, bin string, settings motoSettings) (*Moto, []byte, bool) {
+	t.Helper()
 	port, err := freePort()
 	if err != nil {
 		t.Fatalf("find a free port for moto: %v", err)
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES="+strconv.FormatBool(settings.managedPolicies))
-	logPath := t.TempDir() + "/moto.log"
+	logPath := filepath.Join(t.TempDir(), "moto.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatalf("moto log: %v", err)
@@ -77,23 +98,39 @@ func StartMoto(t testing.TB, opts ...MotoOption) *Moto {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start moto_server: %v", err)
 	}
-	t.Cleanup(func() {
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	stop := func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 		_ = logFile.Close()
-	})
+	}
 	m := &Moto{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port}
+	running := fmt.Sprintf("Running on http://127.0.0.1:%d", port)
 	deadline := time.Now().Add(30 * time.Second)
 	probe := &http.Client{Timeout: 2 * time.Second}
 	for {
-		resp, err := probe.Get(m.Endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return m
+		log, _ := os.ReadFile(logPath)
+		select {
+		case <-exited:
+			_ = logFile.Close()
+			return nil, log, false
+		default:
+		}
+		if bytes.Contains(log, []byte("Address already in use")) {
+			stop()
+			return nil, log, false
+		}
+		if bytes.Contains(log, []byte(running)) {
+			if resp, err := probe.Get(m.Endpoint + "/moto-api/"); err == nil {
+				resp.Body.Close()
+				t.Cleanup(stop)
+				return m, nil, true
+			}
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logPath)
-			t.Fatalf("moto_server did not answer on %s within 30s: %v\n%s", m.Endpoint, err, log)
+			stop()
+			t.Fatalf("moto_server did not answer on %s within 30s:\n%s", m.Endpoint, log)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
