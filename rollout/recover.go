@@ -43,6 +43,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/byoc-access/byoc-access/rollout/statestore"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -63,34 +64,19 @@ func (r *pass) repair(a targets.Account, log *os.File, format string, args ...an
 	r.emit(Event{Type: EventRepaired, Account: a, Message: msg})
 }
 
-// fileBackendDir is the directory of a file:// backend, "" for any other backend.
-func fileBackendDir(backend string) string {
-	dir, ok := strings.CutPrefix(backend, "file://")
-	if !ok {
-		return ""
-	}
-	if i := strings.Index(dir, "?"); i >= 0 {
-		dir = dir[:i]
-	}
-	if dir == "~" || strings.HasPrefix(dir, "~/") {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		dir = filepath.Join(home, strings.TrimPrefix(dir, "~"))
-	}
-	return dir
-}
-
 // stackSidecars are the sidecars of the objects the CLI rewrites in place for a stack (its
-// checkpoint in each compression, their backups, its tags) and of the backend's metadata.
-// Lock and history objects get a new name on every write, so a torn sidecar of theirs sits
-// beside no object and is never read.
+// checkpoint in each compression, their backups, its tags) and of the backend's metadata, in
+// both backend layouts: a torn meta.yaml sidecar is one of the things to repair, so the layout
+// cannot be read first. Lock and history objects get a new name on every write, so a torn
+// sidecar of theirs sits beside no object and is never read.
 func (r *pass) stackSidecars(dir, stack string) []string {
-	base := filepath.Join(dir, ".pulumi", "stacks", r.dep.Project, stack)
-	out := []string{filepath.Join(dir, ".pulumi", "meta.yaml.attrs"), base + ".pulumi-tags.attrs"}
-	for _, ext := range []string{".json", ".json.gz", ".json.zst"} {
-		out = append(out, base+ext+".attrs", base+ext+".bak.attrs")
+	out := []string{filepath.Join(dir, filepath.FromSlash(".pulumi/meta.yaml.attrs"))}
+	for _, layout := range []statestore.Layout{statestore.LayoutProject, statestore.LayoutLegacy} {
+		base := filepath.Join(dir, filepath.FromSlash(layout.StacksPrefix(r.dep.Project)), stack)
+		out = append(out, base+".pulumi-tags.attrs")
+		for _, ext := range []string{".json", ".json.gz", ".json.zst"} {
+			out = append(out, base+ext+".attrs", base+ext+".bak.attrs")
+		}
 	}
 	return out
 }
@@ -114,8 +100,8 @@ func sidecarOK(b []byte) bool {
 // than sidecarSettle ago may belong to a CLI writing it right now; it is read again once it
 // has settled.
 func (r *pass) repairSidecars(stack string) []string {
-	dir := fileBackendDir(r.opts.Backend)
-	if dir == "" {
+	dir, ok := statestore.FileDir(r.opts.Backend)
+	if !ok || dir == "" {
 		return nil
 	}
 	var removed []string
@@ -192,10 +178,15 @@ type pendingCreate struct {
 	Held bool
 }
 
-// checkpointKey is where the backend keeps a stack's checkpoint, uncompressed or gzipped.
-func (r *pass) checkpointKeys(stack string) []string {
-	base := ".pulumi/stacks/" + r.dep.Project + "/" + stack + ".json"
-	return []string{base, base + ".gz"}
+// checkpointKeys are where the backend keeps a stack's checkpoint, uncompressed or gzipped,
+// in the backend's layout (project folders, or the legacy flat one).
+func (r *pass) checkpointKeys(ctx context.Context, stack string) ([]string, error) {
+	layout, err := r.backendLayout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	base := layout.StacksPrefix(r.dep.Project) + stack + ".json"
+	return []string{base, base + ".gz"}, nil
 }
 
 // readCheckpoint reads a stack's latest deployment straight from the backend; nil when the
@@ -206,7 +197,13 @@ func (r *pass) readCheckpoint(ctx context.Context, a targets.Account, stack stri
 		// A stack the run's listing did not find has no checkpoint to read.
 		return nil, nil
 	}
-	for _, key := range r.checkpointKeys(stack) {
+	keys, err := r.checkpointKeys(ctx, stack)
+	if err != nil {
+		// A layout this tool does not know: the run asks the CLI about stacks instead, and
+		// has no checkpoint of its own to read.
+		return nil, nil
+	}
+	for _, key := range keys {
 		b, err := r.store.Read(ctx, key)
 		if err != nil {
 			continue

@@ -34,14 +34,7 @@ type Store interface {
 func Open(ctx context.Context, backend string, cfg aws.Config) (Store, error) {
 	switch {
 	case strings.HasPrefix(backend, "file://"):
-		dir := strings.TrimPrefix(backend, "file://")
-		if i := strings.Index(dir, "?"); i >= 0 {
-			dir = dir[:i]
-		}
-		if strings.HasPrefix(dir, "~") {
-			home, _ := os.UserHomeDir()
-			dir = filepath.Join(home, strings.TrimPrefix(dir, "~"))
-		}
+		dir, _ := FileDir(backend)
 		return fileStore(dir), nil
 	case strings.HasPrefix(backend, "s3://"):
 		u, err := url.Parse(backend)
@@ -61,6 +54,23 @@ func Open(ctx context.Context, backend string, cfg aws.Config) (Store, error) {
 		return &s3Store{client: client, bucket: u.Host, prefix: strings.Trim(u.Path, "/")}, nil
 	}
 	return nil, fmt.Errorf("backend %s: %w", backend, ErrUnsupported)
+}
+
+// FileDir is the directory of a file:// backend URL, with a leading ~ expanded as the CLI
+// does; false for any other backend.
+func FileDir(backend string) (string, bool) {
+	dir, ok := strings.CutPrefix(backend, "file://")
+	if !ok {
+		return "", false
+	}
+	if i := strings.Index(dir, "?"); i >= 0 {
+		dir = dir[:i]
+	}
+	if strings.HasPrefix(dir, "~") {
+		home, _ := os.UserHomeDir()
+		dir = filepath.Join(home, strings.TrimPrefix(dir, "~"))
+	}
+	return dir, true
 }
 
 type fileStore string
