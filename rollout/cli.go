@@ -17,6 +17,8 @@ import (
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/byoc-access/byoc-access/internal/pulumicli"
 )
 
 // childCLI runs the Pulumi CLI for the rollout's workspaces. It does what the Automation API's
@@ -157,22 +159,11 @@ func stackArg(args []string) string {
 	return ""
 }
 
-// secretEnv are variables a child must only get from the rollout itself.
-var secretEnv = []string{"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"}
-
 // childEnv is a child's environment: the parent's without the passphrase variables, then the
 // workspace's, then the Automation API's marker, with the CLI's own folder first on PATH (so
 // plugins it ships with are found first).
 func childEnv(parent, extra []string, binDir string) []string {
-	env := make([]string, 0, len(parent)+len(extra)+2)
-	for _, kv := range parent {
-		k, _, _ := strings.Cut(kv, "=")
-		if slices.Contains(secretEnv, k) {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, extra...)
+	env := append(pulumicli.WithoutPassphrase(parent), extra...)
 	env = append(env, "PULUMI_AUTOMATION_API=true")
 	for i, kv := range env {
 		if p, ok := strings.CutPrefix(kv, "PATH="); ok {

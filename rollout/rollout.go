@@ -508,7 +508,7 @@ func (r *Runner) env() (env map[string]string, release func(), err error) {
 	for k, v := range r.opts.Env {
 		env[k] = v
 	}
-	for _, k := range secretEnv {
+	for _, k := range pulumicli.PassphraseEnv {
 		delete(env, k)
 	}
 	release = func() {}

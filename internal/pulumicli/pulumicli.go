@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -120,6 +121,22 @@ func command(bin string) (auto.PulumiCommand, error) {
 	return auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, Version: semver.MustParse(Version), SkipVersionCheck: true})
 }
 
+// PassphraseEnv are the variables that carry the secrets passphrase. A CLI child gets them only
+// from the rollout itself (as a private file), never inherited from the parent's environment.
+var PassphraseEnv = []string{"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"}
+
+// WithoutPassphrase is an environment (KEY=VALUE entries) without PassphraseEnv.
+func WithoutPassphrase(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(PassphraseEnv, k) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // NotFoundError says no usable Pulumi CLI was found, and how to get one. Callers tell it apart
 // from bad input with errors.As.
 type NotFoundError struct {
@@ -151,13 +168,7 @@ func version(bin string) (semver.Version, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "version")
 	// `pulumi version` needs no secret: the passphrase stays out of its environment.
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PULUMI_CONFIG_PASSPHRASE=") && !strings.HasPrefix(kv, "PULUMI_CONFIG_PASSPHRASE_FILE=") {
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = append(env, "PULUMI_SKIP_UPDATE_CHECK=true")
+	cmd.Env = append(WithoutPassphrase(os.Environ()), "PULUMI_SKIP_UPDATE_CHECK=true")
 	out, err := cmd.Output()
 	if err != nil {
 		return semver.Version{}, err
