@@ -39,11 +39,7 @@ func (f *forwarder) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.P
 
 func (f *forwarder) CheckConfig(ctx context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
 	t := proto.Clone(req).(*pulumirpc.CheckRequest)
-	var err error
-	if t.Olds, err = bridgeConfig(t.Olds); err != nil {
-		return nil, err
-	}
-	if t.News, err = bridgeConfig(t.News); err != nil {
+	if err := bridgeConfigs(&t.Olds, &t.News); err != nil {
 		return nil, err
 	}
 	resp, err := call(ctx, f, t, pulumirpc.ResourceProviderClient.CheckConfig)
@@ -61,14 +57,7 @@ func (f *forwarder) CheckConfig(ctx context.Context, req *pulumirpc.CheckRequest
 
 func (f *forwarder) DiffConfig(ctx context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
 	t := proto.Clone(req).(*pulumirpc.DiffRequest)
-	var err error
-	if t.Olds, err = bridgeConfig(t.Olds); err != nil {
-		return nil, err
-	}
-	if t.News, err = bridgeConfig(t.News); err != nil {
-		return nil, err
-	}
-	if t.OldInputs, err = bridgeConfig(t.OldInputs); err != nil {
+	if err := bridgeConfigs(&t.Olds, &t.News, &t.OldInputs); err != nil {
 		return nil, err
 	}
 	resp, err := call(ctx, f, t, pulumirpc.ResourceProviderClient.DiffConfig)
@@ -103,7 +92,7 @@ func (f *forwarder) Configure(ctx context.Context, req *pulumirpc.ConfigureReque
 	if t.Variables, err = bridgeVariables(t.Variables); err != nil {
 		return nil, err
 	}
-	if t.Args, err = bridgeConfig(t.Args); err != nil {
+	if err := bridgeConfigs(&t.Args); err != nil {
 		return nil, err
 	}
 	return call(ctx, f, t, pulumirpc.ResourceProviderClient.Configure)

@@ -171,6 +171,18 @@ func bridgeConfig(s *structpb.Struct) (*structpb.Struct, error) {
 	return out, nil
 }
 
+// bridgeConfigs rewrites each of a request's provider inputs in place.
+func bridgeConfigs(inputs ...**structpb.Struct) error {
+	for _, in := range inputs {
+		out, err := bridgeConfig(*in)
+		if err != nil {
+			return err
+		}
+		*in = out
+	}
+	return nil
+}
+
 // bridgeVariables rewrites Configure's flat variables (aws:config:assumeRole, JSON text).
 func bridgeVariables(vars map[string]string) (map[string]string, error) {
 	out := make(map[string]string, len(vars))
