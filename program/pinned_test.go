@@ -5,16 +5,13 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/program"
-	"github.com/byoc-access/byoc-access/rollout/access"
 )
 
 // TestStackIsPinnedToItsAccount runs `pulumi up` of the program for one stack whose accountId
@@ -73,10 +70,9 @@ func TestStackIsPinnedToItsAccount(t *testing.T) {
 // roles lists the roles in an account other than the organization's access role.
 func roles(t *testing.T, m *testenv.Moto, accountID string) []string {
 	t.Helper()
-	base := m.ConfigFor(t, credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, ""))
-	cfg := base
+	cfg := m.AWSConfig(t)
 	if accountID != testenv.MotoAccount {
-		cfg = access.ExecutionRole{}.Credentials(base, sts.NewFromConfig(base), "aws", accountID)
+		cfg = m.MemberConfig(t, accountID)
 	}
 	out, err := iam.NewFromConfig(cfg).ListRoles(context.Background(), &iam.ListRolesInput{})
 	require.NoError(t, err)

@@ -19,17 +19,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/program"
 	"github.com/byoc-access/byoc-access/rollout"
-	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -306,8 +303,7 @@ func benchFleetOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, p
 // policies are all there.
 func iamFootprint(ctx context.Context, b *testing.B, m *testenv.Moto, accountID string) string {
 	b.Helper()
-	base := m.ConfigFor(b, credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, ""))
-	client := iam.NewFromConfig(access.ExecutionRole{}.Credentials(base, sts.NewFromConfig(base), "aws", accountID))
+	client := iam.NewFromConfig(m.MemberConfig(b, accountID))
 	roles, err := client.ListRoles(ctx, &iam.ListRolesInput{PathPrefix: aws.String("/StreamNative/")})
 	require.NoError(b, err, "account %s", accountID)
 	policies, err := client.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal, PathPrefix: aws.String("/StreamNative/")})

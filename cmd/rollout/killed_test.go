@@ -21,16 +21,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/rollout"
-	"github.com/byoc-access/byoc-access/rollout/access"
 )
 
 // iamGate sits between every AWS client (the rollout's SDK, the CLI's provider) and moto,
@@ -202,8 +199,7 @@ func TestKilledUpRecoversWithRealProvider(t *testing.T) {
 		return &rep, errOut, code
 	}
 	iamOf := func(t *testing.T, id string) *iam.Client {
-		base := m.ConfigFor(t, credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, ""))
-		return iam.NewFromConfig(access.ExecutionRole{}.Credentials(base, sts.NewFromConfig(base), "aws", id))
+		return iam.NewFromConfig(m.MemberConfig(t, id))
 	}
 
 	realCLI := os.Getenv("PULUMI_CLI")

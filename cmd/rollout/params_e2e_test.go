@@ -9,14 +9,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/rollout"
-	"github.com/byoc-access/byoc-access/rollout/access"
 )
 
 // TestPerAccountParamsDeploy deploys the datadog preset (Datadog issues a distinct external ID
@@ -108,13 +105,8 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 
 	// Each account's role trusts Datadog with its own external ID, read through its
 	// execution role as the rollout reads it.
-	// Not m.AWSConfig: its x-moto-account-id header would pin every call, assumed ones too,
-	// to the management account.
-	base := m.ConfigFor(t, credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, ""))
-	role := access.ExecutionRole{NameOrTemplate: access.DefaultRoleName}
 	for id, ext := range want {
-		cfg := role.Credentials(base, sts.NewFromConfig(base), "aws", id)
-		require.Equal(t, ext, trustExternalID(t, cfg, "DatadogIntegrationRole"), "account %s", id)
+		require.Equal(t, ext, trustExternalID(t, m.MemberConfig(t, id), "DatadogIntegrationRole"), "account %s", id)
 	}
 
 	out, errOut, code := runCLI(t, append([]string{"verify", "--output", "json"}, sources...)...)
@@ -129,8 +121,7 @@ func TestPerAccountParamsDeploy(t *testing.T) {
 	for _, r := range rep.Results {
 		require.Equal(t, r.Account.ID != fileID, r.UpToDate, "account %s: only the changed one is redeployed", r.Account.ID)
 	}
-	cfg := role.Credentials(base, sts.NewFromConfig(base), "aws", fileID)
-	require.Equal(t, "file-ext-1b", trustExternalID(t, cfg, "DatadogIntegrationRole"))
+	require.Equal(t, "file-ext-1b", trustExternalID(t, m.MemberConfig(t, fileID), "DatadogIntegrationRole"))
 
 	// plan shows each account's own values with their source, a secret one masked.
 	planDir := t.TempDir()

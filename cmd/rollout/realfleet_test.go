@@ -12,17 +12,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/rollout"
-	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/snapshot"
 )
 
@@ -106,9 +103,7 @@ func resultsText(rep *rollout.Report) string {
 // OrganizationAccountAccessRole, the way an administrator reads or changes it by hand.
 func (f *realFleet) accountConfig(t *testing.T, accountID string) aws.Config {
 	t.Helper()
-	// No moto account header here: the assumed credentials say which account acts.
-	base := f.m.ConfigFor(t, credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, ""))
-	return access.ExecutionRole{}.Credentials(base, sts.NewFromConfig(base), "aws", accountID)
+	return f.m.MemberConfig(t, accountID)
 }
 
 func (f *realFleet) iam(t *testing.T, accountID string) *iam.Client {

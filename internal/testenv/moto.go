@@ -20,7 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/byoc-access/byoc-access/rollout/access"
 )
 
 // Moto is a moto_server on 127.0.0.1 that lives as long as the test that started it.
@@ -162,6 +165,17 @@ func (m *Moto) ConfigFor(t testing.TB, creds aws.CredentialsProvider) aws.Config
 		t.Fatalf("aws config for moto: %v", err)
 	}
 	return cfg
+}
+
+// MemberConfig is an SDK config acting in a member account of this moto's organization
+// through its OrganizationAccountAccessRole, assumed with the default credentials, as an
+// administrator (or the rollout) reaches a member account. Unlike AWSConfig it sends no
+// x-moto-account-id header, which would pin every call, assumed ones too, to the management
+// account.
+func (m *Moto) MemberConfig(t testing.TB, accountID string) aws.Config {
+	t.Helper()
+	base := m.ConfigFor(t, credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""))
+	return access.ExecutionRole{}.Credentials(base, sts.NewFromConfig(base), "aws", accountID)
 }
 
 // Env is the environment a child process (the aws CLI, the Pulumi CLI) needs to use moto.
