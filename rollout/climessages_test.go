@@ -29,7 +29,7 @@ func realCLI(t *testing.T) auto.PulumiCommand {
 	t.Helper()
 	cmd, err := pulumicli.Find()
 	if err != nil {
-		t.Skipf("needs the real Pulumi CLI: %v", err)
+		testenv.Missing(t, "needs the real Pulumi CLI (run scripts/install-pulumi.sh): %v", err)
 	}
 	return cmd
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
+	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
@@ -99,7 +100,7 @@ func TestKilledWhileWritingTheCheckpointSidecar(t *testing.T) {
 	cmd := pulumiCLI(t)
 	straceBin, err := exec.LookPath("strace")
 	if err != nil {
-		t.Skip("strace is not installed: it places the SIGKILL at the sidecar write")
+		testenv.Missing(t, "strace is not installed (apt-get install strace): it places the SIGKILL at the sidecar write")
 	}
 	dir := t.TempDir()
 	acct := accountsN(1)

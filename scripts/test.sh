@@ -33,6 +33,13 @@ if ! command -v moto_server >/dev/null 2>&1; then
 fi
 command -v moto_server >/dev/null 2>&1 && moto_server --version 2>/dev/null | head -n1 || true
 
+step "strace (the kill tests place a SIGKILL at an exact system call with it)"
+if ! command -v strace >/dev/null 2>&1; then
+  { apt-get install -y -qq strace >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq strace >/dev/null 2>&1; }; } ||
+    echo "could not install strace: the kill tests that need it will skip and say so (fail under CI)" >&2
+fi
+command -v strace || true
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*'))
 if [ -n "$unformatted" ]; then

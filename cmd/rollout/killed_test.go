@@ -136,7 +136,7 @@ func stracedCLI(t *testing.T, path string) string {
 	t.Helper()
 	straceBin, err := exec.LookPath("strace")
 	if err != nil {
-		t.Skip("strace is not installed: it places the SIGKILL at the checkpoint's sidecar write")
+		testenv.Missing(t, "strace is not installed (apt-get install strace): it places the SIGKILL at the checkpoint's sidecar write")
 	}
 	real := os.Getenv("PULUMI_CLI")
 	if real == "" {

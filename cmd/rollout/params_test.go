@@ -90,16 +90,15 @@ func TestPerAccountParamsBadInput(t *testing.T) {
 	}
 	for _, op := range []string{"up", "plan", "verify", "sync"} {
 		for _, tt := range tests {
+			// Cases that do not apply to the command are not run: verify reads no backend, and
+			// sync reads the organization, never an accounts file.
+			if (op == "verify" && containsArg(tt.args, "--backend")) || (op == "sync" && containsArg(tt.args, "--accounts-file")) {
+				continue
+			}
 			t.Run(op+"/"+tt.name, func(t *testing.T) {
 				// A command that ran fails this case only, not the ones after it.
 				t.Cleanup(func() { _ = os.Remove(ran) })
 				state := t.TempDir()
-				if op == "verify" && containsArg(tt.args, "--backend") {
-					t.Skip("verify reads no backend")
-				}
-				if op == "sync" && containsArg(tt.args, "--accounts-file") {
-					t.Skip("sync reads the organization, never an accounts file")
-				}
 				args := append([]string{op, "--vendor", "streamkap", "--run-dir", t.TempDir(), "--backend", "file://" + state}, tt.args...)
 				if !containsArg(tt.args, "--param-from-command") {
 					args = append(args, withCmd...)
