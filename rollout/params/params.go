@@ -28,9 +28,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -96,26 +97,26 @@ func (s Sources) Names() []string {
 	for k := range s.Commands {
 		set[k] = true
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // Check verifies that every parameter a source names is one of the spec's, so that a typo in
 // a flag or a file fails before any account is read.
 func (s Sources) Check(spec *vendors.VendorSpec) error {
 	var errs []error
-	for _, name := range sortedKeys(s.Tags) {
+	for _, name := range slices.Sorted(maps.Keys(s.Tags)) {
 		if _, ok := spec.Param(name); !ok {
 			errs = append(errs, fmt.Errorf("--param-from-tag %s=%s: %w", name, s.Tags[name], unknownParam(spec, name)))
 		}
 	}
-	for _, name := range sortedKeys(s.Commands) {
+	for _, name := range slices.Sorted(maps.Keys(s.Commands)) {
 		if _, ok := spec.Param(name); !ok {
 			errs = append(errs, fmt.Errorf("--param-from-command %s=%s: %w", name, s.Commands[name], unknownParam(spec, name)))
 		}
 	}
 	if s.File != nil {
 		for _, id := range s.File.order {
-			for _, name := range sortedKeys(s.File.Accounts[id]) {
+			for _, name := range slices.Sorted(maps.Keys(s.File.Accounts[id])) {
 				if _, ok := spec.Param(name); !ok {
 					errs = append(errs, fmt.Errorf("%s: %w", s.File.Accounts[id][name].Source, unknownParam(spec, name)))
 				}
@@ -273,7 +274,7 @@ func check(spec *vendors.VendorSpec, accountID string, a *Account, fleet map[str
 			}}, given)
 		if err != nil && len(a.Values) > 0 {
 			var from []string
-			for _, name := range sortedKeys(a.Values) {
+			for _, name := range slices.Sorted(maps.Keys(a.Values)) {
 				from = append(from, name+" from "+a.Values[name].Source)
 			}
 			err = fmt.Errorf("%w (the account's own values: %s)", err, strings.Join(from, "; "))
@@ -328,7 +329,7 @@ func (s Sources) static(a targets.Account, fleet map[string]any) (map[string]Val
 		}
 	}
 	var cmds []string
-	for _, name := range sortedKeys(s.Tags) {
+	for _, name := range slices.Sorted(maps.Keys(s.Tags)) {
 		if _, set := vals[name]; set {
 			continue
 		}
@@ -346,7 +347,7 @@ func (s Sources) static(a targets.Account, fleet map[string]any) (map[string]Val
 		return nil, nil, fmt.Errorf("account %s has no tag %q (--param-from-tag %s=%s) and no other source sets %s: tag the account, list it in --params-file, or give a fleet-wide --param %s=VALUE",
 			a.ID, key, name, key, name, name)
 	}
-	for _, name := range sortedKeys(s.Commands) {
+	for _, name := range slices.Sorted(maps.Keys(s.Commands)) {
 		if _, set := vals[name]; !set {
 			cmds = append(cmds, name)
 		}
@@ -531,13 +532,4 @@ func Shown(name string, v Value, secret map[string]bool) string {
 		return Mask
 	}
 	return v.Value
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -3,7 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -52,7 +53,7 @@ func bridgeToken(tok string) (string, error) {
 		return t, nil
 	}
 	return "", fmt.Errorf("the byoc-access test provider serves only %s; %q is not among them "+
-		"(add it to tools/testprovider/tokens.go and bridgeIncludes)", strings.Join(sortedKeys(tokens), ", "), tok)
+		"(add it to tools/testprovider/tokens.go and bridgeIncludes)", strings.Join(slices.Sorted(maps.Keys(tokens)), ", "), tok)
 }
 
 // bridgeURN rewrites the type part of a URN
@@ -202,13 +203,4 @@ func bridgeVariables(vars map[string]string) (map[string]string, error) {
 		out["aws:config:assumeRoles"] = string(b)
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
