@@ -97,23 +97,6 @@ func installTestProvider() (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-func repoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(wd, "scripts", "install-testprovider.sh")); err == nil {
-			return wd, nil
-		}
-		parent := filepath.Dir(wd)
-		if parent == wd {
-			return "", fmt.Errorf("scripts/install-testprovider.sh not found above the test directory")
-		}
-		wd = parent
-	}
-}
-
 // Leftovers lists the Pulumi CLI and provider processes this test started (through any depth
 // of children) that are still running: "PID command line".
 func (p AWSProvider) Leftovers() []string {

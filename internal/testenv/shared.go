@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,27 +15,35 @@ func SharedFile(t testing.TB, rel string) string {
 	t.Helper()
 	dir := os.Getenv("BYOC_SHARED_DIR")
 	if dir == "" {
-		wd, err := os.Getwd()
+		root, err := repoRoot()
 		if err != nil {
-			t.Fatal(err)
+			Missing(t, "%v; set BYOC_SHARED_DIR to the published vendor material", err)
 		}
-		for {
-			if _, err := os.Stat(filepath.Join(wd, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(wd)
-			if parent == wd {
-				Missing(t, "no go.mod above the test directory; set BYOC_SHARED_DIR to the published vendor material")
-			}
-			wd = parent
-		}
-		dir = filepath.Join(filepath.Dir(wd), "shared")
+		dir = filepath.Join(filepath.Dir(root), "shared")
 	}
 	path := filepath.Join(dir, rel)
 	if _, err := os.Stat(path); err != nil {
 		Missing(t, "published vendor material %s is absent (set BYOC_SHARED_DIR to the folder with seeds/ and anchors/): not checked", path)
 	}
 	return path
+}
+
+// repoRoot is the folder of the go.mod above the test's working directory: the repository's.
+func repoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(wd, "go.mod")); err == nil {
+			return wd, nil
+		}
+		parent := filepath.Dir(wd)
+		if parent == wd {
+			return "", errors.New("no go.mod above the test directory")
+		}
+		wd = parent
+	}
 }
 
 // SeedJSON returns the n-th JSON policy document (0 first) of a seed file of the published
