@@ -54,18 +54,9 @@ func (r *repairs) all() string {
 // sidecar empty; every CLI command then fails with `failed to load checkpoint: EOF` (or
 // `read ".pulumi/meta.yaml": EOF`). The next run repairs it and says so.
 func TestTornSidecarIsRepaired(t *testing.T) {
-	cmd := pulumiCLI(t)
-	dir := t.TempDir()
-	acct := accountsN(1)
+	r, dir, acct, seen := deployedStub(t)
 	stack := acct[0].ID
 	stacks := filepath.Join(dir, ".pulumi", "stacks", "byoc-access")
-	seen := &repairs{}
-	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir),
-		rollout.Passphrase(passphrase), rollout.Force(true), rollout.OnEvent(seen.event))
-	require.NoError(t, err)
-	rep, err := r.Up(context.Background(), acct)
-	require.NoError(t, err)
-	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
 
 	for _, c := range []struct {
 		name    string
@@ -280,21 +271,12 @@ func pendingOps(t *testing.T, dir, stack string) []any {
 // account, fails the update and the destroy with the step that recovers it, and leaves state
 // as it was.
 func TestPendingCreatesAfterAKill(t *testing.T) {
-	cmd := pulumiCLI(t)
-	dir := t.TempDir()
-	acct := accountsN(1)
+	r, dir, acct, seen := deployedStub(t)
 	stack := acct[0].ID
-	seen := &repairs{}
-	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir),
-		rollout.Passphrase(passphrase), rollout.Force(true), rollout.OnEvent(seen.event))
-	require.NoError(t, err)
-	rep, err := r.Up(context.Background(), acct)
-	require.NoError(t, err)
-	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
 
 	withPending(t, dir, stack, "KilledRole")
 	for _, run := range []func(context.Context, []targets.Account) (*rollout.Report, error){r.Up, r.Destroy} {
-		rep, err = run(context.Background(), acct)
+		rep, err := run(context.Background(), acct)
 		require.NoError(t, err)
 		require.Equal(t, rollout.KindConflict, rep.Results[0].Kind, "%+v", rep.Results[0])
 		require.Contains(t, rep.Results[0].Error, "role/KilledRole")
@@ -303,10 +285,24 @@ func TestPendingCreatesAfterAKill(t *testing.T) {
 	require.Len(t, pendingOps(t, dir, stack), 2, "state is left as it was")
 
 	withPending(t, dir, stack, "")
-	rep, err = r.Up(context.Background(), acct)
+	rep, err := r.Up(context.Background(), acct)
 	require.NoError(t, err)
 	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
 	require.Contains(t, seen.all(), "already in state")
 	require.Contains(t, seen.all(), "cleared 1 pending creates")
 	require.Empty(t, pendingOps(t, dir, stack), "the pending create is gone")
+}
+
+// deployedStub deploys the stub program into one account's stack in a new file backend, with
+// a runner that updates even unchanged stacks and collects repair events.
+func deployedStub(t *testing.T) (r *rollout.Runner, dir string, acct []targets.Account, seen *repairs) {
+	t.Helper()
+	dir, acct, seen = t.TempDir(), accountsN(1), &repairs{}
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(pulumiCLI(t)), rollout.Backend("file://"+dir),
+		rollout.Passphrase(passphrase), rollout.Force(true), rollout.OnEvent(seen.event))
+	require.NoError(t, err)
+	rep, err := r.Up(context.Background(), acct)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)
+	return r, dir, acct, seen
 }
