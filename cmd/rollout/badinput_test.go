@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -64,14 +63,7 @@ func TestBadInputCorpus(t *testing.T) {
 			if !containsArg(tt.args, "--backend") {
 				args = append(args, "--backend", "file://"+state)
 			}
-			_, errOut, code := runCLI(t, args...)
-			require.Equal(t, exitUsage, code, "stderr: %s", errOut)
-			for _, w := range tt.want {
-				require.Contains(t, errOut, w)
-			}
-			entries, err := os.ReadDir(state)
-			require.NoError(t, err)
-			require.Empty(t, entries, "nothing reached the backend")
+			requireUsageError(t, state, tt.want, args...)
 		})
 	}
 

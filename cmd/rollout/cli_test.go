@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // runCLI runs the rollout command in-process and returns its output and exit code.
@@ -19,4 +22,18 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 		errOut.WriteString(err.Error())
 	}
 	return out.String(), errOut.String(), codeOf(err)
+}
+
+// requireUsageError requires a rollout command to fail as bad input (exit 2) whose message
+// holds every one of want, with nothing written to the backend folder state.
+func requireUsageError(t *testing.T, state string, want []string, args ...string) {
+	t.Helper()
+	_, errOut, code := runCLI(t, args...)
+	require.Equal(t, exitUsage, code, "stderr: %s", errOut)
+	for _, w := range want {
+		require.Contains(t, errOut, w)
+	}
+	entries, err := os.ReadDir(state)
+	require.NoError(t, err)
+	require.Empty(t, entries, "nothing reached the backend")
 }

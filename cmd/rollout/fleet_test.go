@@ -68,14 +68,7 @@ func TestFleetFlagsAreCheckedFirst(t *testing.T) {
 			if tt.args[0] != "accounts" {
 				args = append(args, "--backend", "file://"+state, "--run-dir", t.TempDir())
 			}
-			_, errOut, code := runCLI(t, args...)
-			require.Equal(t, exitUsage, code, "stderr: %s", errOut)
-			for _, w := range tt.want {
-				require.Contains(t, errOut, w)
-			}
-			entries, err := os.ReadDir(state)
-			require.NoError(t, err)
-			require.Empty(t, entries, "nothing reached the backend")
+			requireUsageError(t, state, tt.want, args...)
 		})
 	}
 }

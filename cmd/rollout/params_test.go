@@ -103,14 +103,7 @@ func TestPerAccountParamsBadInput(t *testing.T) {
 				if !containsArg(tt.args, "--param-from-command") {
 					args = append(args, withCmd...)
 				}
-				_, errOut, code := runCLI(t, args...)
-				require.Equal(t, exitUsage, code, "stderr: %s", errOut)
-				for _, w := range tt.want {
-					require.Contains(t, errOut, w)
-				}
-				entries, err := os.ReadDir(state)
-				require.NoError(t, err)
-				require.Empty(t, entries, "nothing reached the backend")
+				requireUsageError(t, state, tt.want, args...)
 				require.NoFileExists(t, ran, "no command ran")
 			})
 		}
