@@ -79,6 +79,33 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	return finish(c, &in.fleet, rep, runDir)
 }
 
+// perAccountRunner resolves each account's own parameter values (running commands where a
+// source needs them, their stderr to the account's log in runDir) and returns the runner that
+// deploys them, with the run directory, where the values are written as params.json.
+func perAccountRunner(c *cobra.Command, op rollout.Operation, vf *vendorFlags, ff *fleetFlags, accounts []targets.Account, runDir string) (*rollout.Runner, string, *fleetParams, error) {
+	p, err := resolveParams(c.Context(), vf, ff, accounts, true, accountLog(runDir))
+	if err != nil {
+		return nil, "", nil, err
+	}
+	dep, err := p.deployment(ff.targets.Region)
+	if errors.Is(err, errNoAccountResolved) {
+		// Every account failed its own values: there is nothing to deploy, and each says why.
+		p.printParams(c.ErrOrStderr())
+		return nil, "", nil, failedError{msg: fmt.Sprintf("%d of %d accounts failed: no account has usable parameter values", len(accounts), len(accounts))}
+	}
+	if err != nil {
+		return nil, "", nil, err
+	}
+	r, runDir, err := ff.runner(c.Context(), c, op, dep)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := p.writeParamsFile(runDir); err != nil {
+		return nil, "", nil, fmt.Errorf("run directory: %w", err)
+	}
+	return r, runDir, p, nil
+}
+
 func runOp(ctx context.Context, r *rollout.Runner, op rollout.Operation, accounts []targets.Account) (*rollout.Report, error) {
 	switch op {
 	case rollout.OpPreview:
@@ -115,25 +142,9 @@ func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput
 	if err != nil {
 		return err
 	}
-	p, err := resolveParams(ctx, &in.vendor, &in.fleet, accounts, true, accountLog(runDir))
+	r, runDir, p, err := perAccountRunner(c, op, &in.vendor, &in.fleet, accounts, runDir)
 	if err != nil {
 		return err
-	}
-	dep, err := p.deployment(in.fleet.targets.Region)
-	if errors.Is(err, errNoAccountResolved) {
-		// Every account failed its own values: there is nothing to deploy, and each says why.
-		p.printParams(c.ErrOrStderr())
-		return failedError{msg: fmt.Sprintf("%d of %d accounts failed: no account has usable parameter values", len(accounts), len(accounts))}
-	}
-	if err != nil {
-		return err
-	}
-	r, runDir, err := in.fleet.runner(ctx, c, op, dep)
-	if err != nil {
-		return err
-	}
-	if err := p.writeParamsFile(runDir); err != nil {
-		return fmt.Errorf("run directory: %w", err)
 	}
 	rep, err := runOp(ctx, r, op, accounts)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -76,22 +75,8 @@ func runSync(c *cobra.Command, in *syncInput) error {
 	}
 	if perAccount {
 		in.fleet.RunDir = runDir
-		p, err := resolveParams(ctx, &in.vendor, &in.fleet, res.Targets, true, accountLog(runDir))
-		if err != nil {
+		if r, runDir, _, err = perAccountRunner(c, rollout.OpUp, &in.vendor, &in.fleet, res.Targets, runDir); err != nil {
 			return err
-		}
-		if dep, err = p.deployment(in.fleet.targets.Region); err != nil {
-			if errors.Is(err, errNoAccountResolved) {
-				p.printParams(c.ErrOrStderr())
-				return failedError{msg: "no account has usable parameter values"}
-			}
-			return err
-		}
-		if r, runDir, err = in.fleet.runner(ctx, c, rollout.OpUp, dep); err != nil {
-			return err
-		}
-		if err := p.writeParamsFile(runDir); err != nil {
-			return fmt.Errorf("run directory: %w", err)
 		}
 	}
 	cfg, err := in.fleet.aws(ctx)
