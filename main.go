@@ -6,7 +6,7 @@ package main
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/byoc-access/byoc-access/program"
+	"github.com/byoc-access/byoc-access/components/program"
 )
 
 func main() {

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/components"
-	"github.com/byoc-access/byoc-access/render"
+	"github.com/byoc-access/byoc-access/iamstate/render"
 )
 
 var update = flag.Bool("update", false, "rewrite schema.json from the provider")

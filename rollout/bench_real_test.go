@@ -24,8 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/stretchr/testify/require"
 
+	"github.com/byoc-access/byoc-access/components/program"
 	"github.com/byoc-access/byoc-access/internal/testenv"
-	"github.com/byoc-access/byoc-access/program"
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )

@@ -16,7 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/byoc-access/byoc-access/rollout/statestore"
+	"github.com/byoc-access/byoc-access/rollout/backend"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -36,7 +36,7 @@ func (r *Runner) recordKey(stack string) string {
 }
 
 // openStore opens the backend for direct reads; nil for backends that do not allow it.
-func (r *Runner) openStore(ctx context.Context) statestore.Store {
+func (r *Runner) openStore(ctx context.Context) backend.Store {
 	if !strings.HasPrefix(r.opts.Backend, "file://") && !strings.HasPrefix(r.opts.Backend, "s3://") {
 		return nil
 	}
@@ -52,7 +52,7 @@ func (r *Runner) openStore(ctx context.Context) statestore.Store {
 	if err != nil {
 		cfg = aws.Config{}
 	}
-	st, err := statestore.Open(ctx, r.opts.Backend, cfg)
+	st, err := backend.Open(ctx, r.opts.Backend, cfg)
 	if err != nil {
 		return nil
 	}
@@ -81,13 +81,13 @@ func (r *Runner) existingStacks(ctx context.Context) (map[string]bool, error) {
 // backendLayout is the backend's layout, read once it is decided: an empty backend gets its
 // layout from the CLI's first write (which PULUMI_DIY_BACKEND_LEGACY_LAYOUT can make legacy),
 // so it is read again until then.
-func (r *Runner) backendLayout(ctx context.Context) (statestore.Layout, error) {
+func (r *Runner) backendLayout(ctx context.Context) (backend.Layout, error) {
 	r.layoutMu.Lock()
 	defer r.layoutMu.Unlock()
-	if r.layout != statestore.LayoutEmpty {
+	if r.layout != backend.LayoutEmpty {
 		return r.layout, nil
 	}
-	l, err := statestore.DetectLayout(ctx, r.store)
+	l, err := backend.DetectLayout(ctx, r.store)
 	if err != nil {
 		return l, fmt.Errorf("backend %s: %w", r.opts.Backend, err)
 	}

@@ -43,7 +43,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
-	"github.com/byoc-access/byoc-access/rollout/statestore"
+	"github.com/byoc-access/byoc-access/rollout/backend"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -71,7 +71,7 @@ func (r *pass) repair(a targets.Account, log *os.File, format string, args ...an
 // sidecar of theirs sits beside no object and is never read.
 func (r *pass) stackSidecars(dir, stack string) []string {
 	out := []string{filepath.Join(dir, filepath.FromSlash(".pulumi/meta.yaml.attrs"))}
-	for _, layout := range []statestore.Layout{statestore.LayoutProject, statestore.LayoutLegacy} {
+	for _, layout := range []backend.Layout{backend.LayoutProject, backend.LayoutLegacy} {
 		base := filepath.Join(dir, filepath.FromSlash(layout.StacksPrefix(r.dep.Project)), stack)
 		out = append(out, base+".pulumi-tags.attrs")
 		for _, ext := range []string{".json", ".json.gz", ".json.zst"} {
@@ -100,7 +100,7 @@ func sidecarOK(b []byte) bool {
 // than sidecarSettle ago may belong to a CLI writing it right now; it is read again once it
 // has settled.
 func (r *pass) repairSidecars(stack string) []string {
-	dir, ok := statestore.FileDir(r.opts.Backend)
+	dir, ok := backend.FileDir(r.opts.Backend)
 	if !ok || dir == "" {
 		return nil
 	}

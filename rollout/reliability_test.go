@@ -16,7 +16,7 @@ import (
 
 	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/rollout"
-	"github.com/byoc-access/byoc-access/rollout/locks"
+	"github.com/byoc-access/byoc-access/rollout/backend/locks"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 

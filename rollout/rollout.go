@@ -33,8 +33,8 @@ import (
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/rollout/access"
-	"github.com/byoc-access/byoc-access/rollout/locks"
-	"github.com/byoc-access/byoc-access/rollout/statestore"
+	"github.com/byoc-access/byoc-access/rollout/backend"
+	"github.com/byoc-access/byoc-access/rollout/backend/locks"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -102,7 +102,7 @@ type Runner struct {
 	dep  Deployment
 	opts Options
 	// store reads the backend directly (file:// and s3://); nil for Pulumi Cloud.
-	store statestore.Store
+	store backend.Store
 	// cli runs every CLI child, keeping the passphrase out of their environment and their
 	// pids for telling the run's own stack locks from others'.
 	cli *childCLI
@@ -112,7 +112,7 @@ type Runner struct {
 	eventMu sync.Mutex
 	// layout caches the backend's layout once it is decided; see backendLayout.
 	layoutMu sync.Mutex
-	layout   statestore.Layout
+	layout   backend.Layout
 }
 
 // pass is one run of one operation over a list of accounts: the state it keeps while it

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/require"
 
-	"github.com/byoc-access/byoc-access/rollout/statestore"
+	"github.com/byoc-access/byoc-access/rollout/backend"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -31,7 +31,7 @@ func endedPid(t *testing.T) int {
 // (reused by some other process since the child ended).
 func TestUnlockRemovesOnlyItsOwnLock(t *testing.T) {
 	dir := t.TempDir()
-	st, err := statestore.Open(context.Background(), "file://"+dir, aws.Config{})
+	st, err := backend.Open(context.Background(), "file://"+dir, aws.Config{})
 	require.NoError(t, err)
 	host, err := os.Hostname()
 	require.NoError(t, err)

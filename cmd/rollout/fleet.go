@@ -22,14 +22,14 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/byoc-access/byoc-access/components/program"
+	"github.com/byoc-access/byoc-access/iamstate/render"
+	"github.com/byoc-access/byoc-access/iamstate/snapshot"
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
-	"github.com/byoc-access/byoc-access/lint"
-	"github.com/byoc-access/byoc-access/program"
-	"github.com/byoc-access/byoc-access/render"
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/rollout/targets"
-	"github.com/byoc-access/byoc-access/snapshot"
+	"github.com/byoc-access/byoc-access/vendors/lint"
 )
 
 // targetFlags choose the accounts.

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/byoc-access/byoc-access/lint"
+	"github.com/byoc-access/byoc-access/vendors/lint"
 )
 
 func init() { extraCommands = append(extraCommands, newLintCmd) }

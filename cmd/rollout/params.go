@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/spf13/cobra"
 
-	"github.com/byoc-access/byoc-access/program"
+	"github.com/byoc-access/byoc-access/components/program"
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/params"
 	"github.com/byoc-access/byoc-access/rollout/targets"

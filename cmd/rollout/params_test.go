@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/byoc-access/byoc-access/components/program"
 	"github.com/byoc-access/byoc-access/internal/testenv"
-	"github.com/byoc-access/byoc-access/program"
 	"github.com/byoc-access/byoc-access/rollout/params"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )

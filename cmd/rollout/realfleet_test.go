@@ -17,10 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
+	"github.com/byoc-access/byoc-access/iamstate/snapshot"
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/rollout"
-	"github.com/byoc-access/byoc-access/snapshot"
 )
 
 // realFleet is a moto organization whose member accounts receive real IAM roles and policies

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/byoc-access/byoc-access/render"
+	"github.com/byoc-access/byoc-access/iamstate/render"
 )
 
 type renderInput struct {

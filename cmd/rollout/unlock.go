@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/byoc-access/byoc-access/rollout/access"
-	"github.com/byoc-access/byoc-access/rollout/locks"
+	"github.com/byoc-access/byoc-access/rollout/backend/locks"
 )
 
 func init() { extraCommands = append(extraCommands, newUnlockCmd) }

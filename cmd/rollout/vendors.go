@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/byoc-access/byoc-access/cfnimport"
 	"github.com/byoc-access/byoc-access/vendors"
+	"github.com/byoc-access/byoc-access/vendors/cfnimport"
 )
 
 func newVendorsCmd() *cobra.Command {

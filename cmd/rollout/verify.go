@@ -19,11 +19,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/byoc-access/byoc-access/iamstate"
-	"github.com/byoc-access/byoc-access/render"
+	"github.com/byoc-access/byoc-access/iamstate/render"
+	"github.com/byoc-access/byoc-access/iamstate/snapshot"
+	"github.com/byoc-access/byoc-access/iamstate/verify"
 	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/rollout/targets"
-	"github.com/byoc-access/byoc-access/snapshot"
-	"github.com/byoc-access/byoc-access/verify"
 )
 
 func init() { extraCommands = append(extraCommands, newSnapshotCmd, newVerifyCmd) }

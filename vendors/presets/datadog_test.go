@@ -1,4 +1,4 @@
-package conformance
+package presets
 
 import (
 	"encoding/json"
@@ -11,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/byoc-access/byoc-access/cfnimport"
 	"github.com/byoc-access/byoc-access/iamstate"
-	"github.com/byoc-access/byoc-access/render"
+	"github.com/byoc-access/byoc-access/iamstate/render"
 	"github.com/byoc-access/byoc-access/vendors"
+	"github.com/byoc-access/byoc-access/vendors/cfnimport"
 )
 
 const (

@@ -1,4 +1,4 @@
-package conformance
+package presets
 
 import (
 	"encoding/json"

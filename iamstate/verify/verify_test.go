@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
-	"github.com/byoc-access/byoc-access/render"
+	"github.com/byoc-access/byoc-access/iamstate/render"
+	"github.com/byoc-access/byoc-access/iamstate/verify"
 	"github.com/byoc-access/byoc-access/vendors"
-	"github.com/byoc-access/byoc-access/verify"
 )
 
 func rendered(t *testing.T, vendor string, params map[string]any) *iamstate.Account {

@@ -1,4 +1,4 @@
-package conformance
+package presets
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/stretchr/testify/require"
 
-	"github.com/byoc-access/byoc-access/render"
+	"github.com/byoc-access/byoc-access/iamstate/render"
 	"github.com/byoc-access/byoc-access/vendors"
 )
 

@@ -8,11 +8,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/byoc-access/byoc-access/cfnimport"
 	"github.com/byoc-access/byoc-access/iamstate"
+	"github.com/byoc-access/byoc-access/iamstate/render"
 	"github.com/byoc-access/byoc-access/internal/testenv"
-	"github.com/byoc-access/byoc-access/render"
 	"github.com/byoc-access/byoc-access/vendors"
+	"github.com/byoc-access/byoc-access/vendors/cfnimport"
 )
 
 const account = "123456789012"

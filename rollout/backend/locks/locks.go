@@ -18,7 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/byoc-access/byoc-access/rollout/statestore"
+	"github.com/byoc-access/byoc-access/rollout/backend"
 )
 
 // Lock is one stack lock.
@@ -57,8 +57,8 @@ func (l Lock) Stale(minAge time.Duration) (bool, string) {
 
 const lockPrefix = ".pulumi/locks/"
 
-// Store is where the locks are; see statestore.Open.
-type Store = statestore.Store
+// Store is where the locks are; see backend.Open.
+type Store = backend.Store
 
 // List returns every lock in the backend, oldest first.
 func List(ctx context.Context, st Store) ([]Lock, error) {
@@ -123,10 +123,10 @@ func Remove(ctx context.Context, st Store, l Lock) error {
 }
 
 // Open returns the store of a backend URL; Pulumi Cloud manages its own locks (`pulumi cancel`).
-func Open(ctx context.Context, backend string, cfg aws.Config) (Store, error) {
-	st, err := statestore.Open(ctx, backend, cfg)
-	if errors.Is(err, statestore.ErrUnsupported) {
-		return nil, fmt.Errorf("backend %s: locks there are managed by the backend itself (Pulumi Cloud: `pulumi cancel`); only file:// and s3:// backends are handled here", backend)
+func Open(ctx context.Context, backendURL string, cfg aws.Config) (Store, error) {
+	st, err := backend.Open(ctx, backendURL, cfg)
+	if errors.Is(err, backend.ErrUnsupported) {
+		return nil, fmt.Errorf("backend %s: locks there are managed by the backend itself (Pulumi Cloud: `pulumi cancel`); only file:// and s3:// backends are handled here", backendURL)
 	}
 	return st, err
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
+	"github.com/byoc-access/byoc-access/iamstate/snapshot"
+	"github.com/byoc-access/byoc-access/iamstate/verify"
 	"github.com/byoc-access/byoc-access/internal/testenv"
-	"github.com/byoc-access/byoc-access/snapshot"
-	"github.com/byoc-access/byoc-access/verify"
 )
 
 // motoAccount is the account moto's default credentials act in.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/byoc-access/byoc-access/lint"
 	"github.com/byoc-access/byoc-access/vendors"
+	"github.com/byoc-access/byoc-access/vendors/lint"
 )
 
 func preset(t *testing.T, name string, params map[string]any) []lint.Finding {

@@ -1,4 +1,4 @@
-package conformance
+package presets
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
-	"github.com/byoc-access/byoc-access/render"
+	"github.com/byoc-access/byoc-access/iamstate/render"
 	"github.com/byoc-access/byoc-access/vendors"
 )
 

@@ -9,9 +9,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/require"
 
+	"github.com/byoc-access/byoc-access/components/program"
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/internal/testenv"
-	"github.com/byoc-access/byoc-access/program"
 )
 
 // TestStackIsPinnedToItsAccount runs `pulumi up` of the program for one stack whose accountId

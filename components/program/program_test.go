@@ -7,8 +7,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
-	"github.com/byoc-access/byoc-access/program"
-	"github.com/byoc-access/byoc-access/render"
+	"github.com/byoc-access/byoc-access/components/program"
+	"github.com/byoc-access/byoc-access/iamstate/render"
 )
 
 // run runs the program with stack config as the engine passes it (PULUMI_CONFIG).

@@ -1,7 +1,7 @@
-// Package statestore reads and writes objects in a DIY Pulumi state backend (file:// or
+// Package backend reads and writes objects in a DIY Pulumi state backend (file:// or
 // s3://) directly, for the small things the rollout keeps beside the state (fingerprints) and
 // for finding stale locks, without starting a CLI process.
-package statestore
+package backend
 
 import (
 	"bytes"

@@ -3,4 +3,4 @@
 // Datadog's CloudFormation quickstart v4.3.1 and the Databricks Terraform provider v1.128.0's
 // own test strings. They read the published material from the shared folder beside the
 // repository (or BYOC_SHARED_DIR) and skip, saying so, where it is absent.
-package conformance
+package presets

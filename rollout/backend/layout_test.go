@@ -1,4 +1,4 @@
-package statestore_test
+package backend_test
 
 import (
 	"context"
@@ -10,18 +10,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/require"
 
-	"github.com/byoc-access/byoc-access/rollout/statestore"
+	"github.com/byoc-access/byoc-access/rollout/backend"
 )
 
 func TestDetectLayoutAndListStacks(t *testing.T) {
 	tests := []struct {
 		name    string
 		files   map[string]string
-		layout  statestore.Layout
+		layout  backend.Layout
 		stacks  []string
 		wantErr string
 	}{
-		{name: "empty backend", layout: statestore.LayoutEmpty},
+		{name: "empty backend", layout: backend.LayoutEmpty},
 		{
 			name: "project layout",
 			files: map[string]string{
@@ -32,7 +32,7 @@ func TestDetectLayoutAndListStacks(t *testing.T) {
 				".pulumi/stacks/byoc-access/444444444444.json.attrs": "{}",
 				".pulumi/stacks/other-project/555555555555.json":     "{}",
 			},
-			layout: statestore.LayoutProject,
+			layout: backend.LayoutProject,
 			stacks: []string{"111111111111", "222222222222"},
 		},
 		{
@@ -43,13 +43,13 @@ func TestDetectLayoutAndListStacks(t *testing.T) {
 				".pulumi/stacks/111111111111.json.bak": "{}",
 				".pulumi/history/111111111111/a.json":  "{}",
 			},
-			layout: statestore.LayoutLegacy,
+			layout: backend.LayoutLegacy,
 			stacks: []string{"111111111111", "222222222222"},
 		},
 		{
 			name:   "legacy layout with a version 0 meta.yaml (written by a few CLI releases)",
 			files:  map[string]string{".pulumi/meta.yaml": "version: 0\n", ".pulumi/stacks/111111111111.json": "{}"},
-			layout: statestore.LayoutLegacy,
+			layout: backend.LayoutLegacy,
 			stacks: []string{"111111111111"},
 		},
 		{
@@ -76,9 +76,9 @@ func TestDetectLayoutAndListStacks(t *testing.T) {
 				require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o700))
 				require.NoError(t, os.WriteFile(p, []byte(v), 0o600))
 			}
-			st, err := statestore.Open(context.Background(), "file://"+dir, aws.Config{})
+			st, err := backend.Open(context.Background(), "file://"+dir, aws.Config{})
 			require.NoError(t, err)
-			layout, err := statestore.DetectLayout(context.Background(), st)
+			layout, err := backend.DetectLayout(context.Background(), st)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				return
@@ -94,10 +94,10 @@ func TestDetectLayoutAndListStacks(t *testing.T) {
 }
 
 func TestIsNotFound(t *testing.T) {
-	st, err := statestore.Open(context.Background(), "file://"+t.TempDir(), aws.Config{})
+	st, err := backend.Open(context.Background(), "file://"+t.TempDir(), aws.Config{})
 	require.NoError(t, err)
 	_, err = st.Read(context.Background(), ".pulumi/meta.yaml")
-	require.True(t, statestore.IsNotFound(err))
-	require.False(t, statestore.IsNotFound(nil))
-	require.False(t, statestore.IsNotFound(os.ErrPermission))
+	require.True(t, backend.IsNotFound(err))
+	require.False(t, backend.IsNotFound(nil))
+	require.False(t, backend.IsNotFound(os.ErrPermission))
 }

@@ -1,4 +1,4 @@
-package conformance
+package presets
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/byoc-access/byoc-access/cfnimport"
+	"github.com/byoc-access/byoc-access/vendors/cfnimport"
 )
 
 // cfnEval evaluates the parts of a CloudFormation template a vendor publishes its access in,
