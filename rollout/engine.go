@@ -131,7 +131,7 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 	if op.Log != nil {
 		progress = []io.Writer{op.Log}
 	}
-	if _, err := runCLI(ctx, ws, progress, args...); err != nil {
+	if _, err := runShared(ctx, ws, op, progress, args); err != nil {
 		// A CLI killed by a signal took the engine with it, and the program's error is then
 		// only that its engine calls failed: not the program's failure.
 		if perr := server.programError(); perr != nil && !killed(err) {
@@ -149,9 +149,51 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 	return res, nil
 }
 
+// runShared runs an engine command attached to the account's shared AWS provider, when it
+// has one (providers.go); else the CLI starts its own. An update that refreshes first uses two
+// providers at once, which one process cannot be, so it gets its own too.
+func runShared(ctx context.Context, ws auto.Workspace, op engineOp, progress []io.Writer, args []string) (string, error) {
+	provider := providerFrom(ctx)
+	if !provider.shared() || op.Refresh {
+		return runCLI(ctx, ws, progress, args...)
+	}
+	reused := provider.served > 0
+	port, err := provider.attach(ctx)
+	if err != nil {
+		return "", fmt.Errorf("engine: %w", err)
+	}
+	out, err := runCLIEnv(ctx, ws, progress, []string{fmt.Sprintf("PULUMI_DEBUG_PROVIDERS=aws:%d", port)}, args...)
+	if err == nil {
+		provider.served++
+		return out, nil
+	}
+	// A provider whose operation failed, timed out or was cancelled is not trusted with the
+	// next account.
+	provider.stop()
+	if !reused || ctx.Err() != nil {
+		return out, err
+	}
+	// It had served another account before. Once more with a provider of the CLI's own: if
+	// that succeeds, the provider could not serve a second account (a configuration it cannot
+	// take twice), and no provider is shared for the rest of the run.
+	if op.Log != nil {
+		fmt.Fprintf(op.Log, "\nbyoc-access: %s failed on the worker's shared AWS provider; once more with a provider of its own\n", op.Command)
+	}
+	out, ferr := runCLI(ctx, ws, progress, args...)
+	if ferr == nil {
+		provider.pool.off.Store(true)
+	}
+	return out, ferr
+}
+
 // runCLI runs one CLI command in the workspace, with its environment, and returns stdout.
 func runCLI(ctx context.Context, ws auto.Workspace, progress []io.Writer, args ...string) (string, error) {
-	env := []string{"PULUMI_DEBUG_COMMANDS=true"}
+	return runCLIEnv(ctx, ws, progress, nil, args...)
+}
+
+// runCLIEnv is runCLI with extra environment for this command only.
+func runCLIEnv(ctx context.Context, ws auto.Workspace, progress []io.Writer, extra []string, args ...string) (string, error) {
+	env := append([]string{"PULUMI_DEBUG_COMMANDS=true"}, extra...)
 	if home := ws.PulumiHome(); home != "" {
 		env = append(env, "PULUMI_HOME="+home)
 	}

@@ -63,6 +63,9 @@ type Options struct {
 	Force bool
 	// Refresh refreshes each stack from the cloud before updating (and so never skips).
 	Refresh bool
+	// ProviderPerAccount makes the CLI start its own AWS provider for every account's
+	// operation, instead of attaching to one provider per worker (providers.go).
+	ProviderPerAccount bool
 	// Organization, when set, is asked again about each account right before it is worked
 	// on, so an account that left the organization or was suspended since discovery fails
 	// with that reason instead of an obscure error.
@@ -145,6 +148,10 @@ func Refresh(refresh bool) Option { return func(o *Options) { o.Refresh = refres
 
 // Backoff sets the first retry delay.
 func Backoff(d time.Duration) Option { return func(o *Options) { o.Backoff = d } }
+
+// ProviderPerAccount turns off the per-worker AWS provider: the CLI starts one per account's
+// operation, as it does on its own. Slower; for a provider that cannot be attached to.
+func ProviderPerAccount(on bool) Option { return func(o *Options) { o.ProviderPerAccount = on } }
 
 // FailureTolerance is how many accounts may fail before no new account is started: a count,
 // or a percentage of the targets. The zero value tolerates none.

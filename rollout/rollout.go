@@ -336,6 +336,15 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 		fresh = r.upToDateAll(ctx, accounts, p.known)
 	}
 
+	// One AWS provider per worker, attached to by each account's CLI in turn (providers.go).
+	var providers *providerPool
+	if r.dep.NeedsAWSPlugin && op != OpStatus && !r.opts.ProviderPerAccount {
+		if bin, penv := sharedProvider(env), providerEnv(env); bin != "" && sharable(penv) {
+			providers = newProviderPool(r.opts.Parallel, bin, penv, r.opts.RunDir)
+			defer providers.close()
+		}
+	}
+
 	limit := r.opts.MaxFailures.Limit(len(accounts))
 	var mu sync.Mutex
 	failures := 0
@@ -391,7 +400,13 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 			defer func() { <-sem }()
 			res := &results[i]
 			p.emit(Event{Type: EventStarted, Account: accounts[i]})
-			p.account(ctx, accounts[i], res)
+			actx := ctx
+			if providers != nil {
+				h := providers.take()
+				defer providers.give(h)
+				actx = withProvider(ctx, h)
+			}
+			p.account(actx, accounts[i], res)
 			if res.Status == StatusFailed {
 				mu.Lock()
 				failures++

@@ -165,6 +165,7 @@ type fleetFlags struct {
 	Shard               string
 	Force               bool
 	Refresh             bool
+	ProviderPerAccount  bool
 	Output              string
 	RunDir              string
 
@@ -196,6 +197,7 @@ func (f *fleetFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.Output, "output", "text", "text or json (the report on stdout)")
 	fl.BoolVar(&f.Adopt, "adopt", false, "up: import roles and policies that already exist with the spec's names instead of failing")
 	fl.StringVar(&f.RunDir, "run-dir", "", "directory for per-account logs and reports (default .byoc-access/runs/TIME-OP)")
+	fl.BoolVar(&f.ProviderPerAccount, "provider-per-account", false, "start an AWS provider for every account instead of one per worker that each account attaches to (slower)")
 }
 
 func (f *fleetFlags) aws(ctx context.Context) (aws.Config, error) {
@@ -295,7 +297,7 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 		rollout.Region(f.targets.Region), rollout.ExecutionRole(f.role()), rollout.Parallel(f.Parallel),
 		rollout.MaxFailures(tol), rollout.Timeout(f.Timeout), rollout.Retries(f.Retries), rollout.WaitLock(f.WaitLock),
 		rollout.RunDir(runDir), rollout.OnEvent(f.progress.event), rollout.Adopt(f.Adopt),
-		rollout.Force(f.Force), rollout.Refresh(f.Refresh),
+		rollout.Force(f.Force), rollout.Refresh(f.Refresh), rollout.ProviderPerAccount(f.ProviderPerAccount),
 	}
 	if op != rollout.OpStatus {
 		// The SDK config serves the preflight and, separately, adoption's reads: --adopt

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"os"
 	"strings"
+	"sync/atomic"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
@@ -15,7 +19,17 @@ import (
 type forwarder struct {
 	pulumirpc.UnimplementedResourceProviderServer
 	b *bridge
+	// engines relays the bridge's log messages to the attached engine; nil when the engine
+	// started this provider itself.
+	engines *relay
+	// configured counts Configure calls.
+	configured atomic.Int32
 }
+
+// configureOnceEnv makes every Configure after the first fail, the way the Terraform AWS
+// provider fails a second configuration with AWS_CA_BUNDLE set: the tests use it to check that
+// the rollout copes with a provider that cannot serve a second account.
+const configureOnceEnv = "BYOC_TESTPROVIDER_CONFIGURE_ONCE"
 
 // call translates a request, waits for the bridge and forwards the call.
 func call[Req proto.Message, Resp any](ctx context.Context, f *forwarder, req Req,
@@ -87,6 +101,9 @@ func (f *forwarder) DiffConfig(ctx context.Context, req *pulumirpc.DiffRequest) 
 }
 
 func (f *forwarder) Configure(ctx context.Context, req *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
+	if f.configured.Add(1) > 1 && os.Getenv(configureOnceEnv) != "" {
+		return nil, status.Errorf(codes.FailedPrecondition, "configured once already (%s is set: this test provider stands for one that cannot be configured twice)", configureOnceEnv)
+	}
 	t := proto.Clone(req).(*pulumirpc.ConfigureRequest)
 	var err error
 	if t.Variables, err = bridgeVariables(t.Variables); err != nil {
@@ -133,6 +150,20 @@ func (f *forwarder) Cancel(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empt
 			return f.b.client.Cancel(ctx, &emptypb.Empty{})
 		}
 	default:
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// Attach is how an engine takes a provider that was started on its own
+// (PULUMI_DEBUG_PROVIDERS): the rollout keeps one provider per worker across accounts, and each
+// account's engine attaches in turn. The bridge keeps logging to the relay, which passes its
+// messages on to this engine.
+func (f *forwarder) Attach(ctx context.Context, req *pulumirpc.PluginAttach) (*emptypb.Empty, error) {
+	if f.engines == nil {
+		return nil, status.Error(codes.FailedPrecondition, "this provider was started by an engine; it cannot be attached to")
+	}
+	if err := f.engines.attach(req.GetAddress()); err != nil {
+		return nil, err
 	}
 	return &emptypb.Empty{}, nil
 }

@@ -68,6 +68,16 @@ func run() error {
 		tf = filepath.Join(dir, "terraform-provider-aws")
 	}
 	b := &bridge{bin: filepath.Join(dir, "pulumi-terraform-bridge"), tfPath: tf, args: os.Args[1:], ready: make(chan struct{})}
+	var engines *relay
+	if len(b.args) == 0 {
+		// Started on its own, to be attached to: the bridge logs through the relay.
+		engines = &relay{}
+		addr, err := engines.serve()
+		if err != nil {
+			return err
+		}
+		b.args = []string{addr}
+	}
 	go b.start()
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -76,7 +86,7 @@ func run() error {
 		return err
 	}
 	srv := grpc.NewServer(grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg))
-	pulumirpc.RegisterResourceProviderServer(srv, &forwarder{b: b})
+	pulumirpc.RegisterResourceProviderServer(srv, &forwarder{b: b, engines: engines})
 
 	// The engine reads the port from the first line of stdout.
 	fmt.Printf("%d\n", lis.Addr().(*net.TCPAddr).Port)

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/byoc-access/byoc-access/rollout"
+)
+
+// countProviderStarts puts a pulumi-resource-aws first on PATH that records each start and
+// then becomes the provider the test uses. It returns the count so far.
+func countProviderStarts(t *testing.T, f *realFleet) func() int {
+	starts := recordProviderStarts(t, f)
+	return func() int { return len(starts()) }
+}
+
+// recordProviderStarts is countProviderStarts returning each start's arguments: the CLI
+// starts a provider with its engine's address, the rollout starts a shared one with none.
+func recordProviderStarts(t *testing.T, f *realFleet) func() []string {
+	t.Helper()
+	dir := t.TempDir()
+	starts := filepath.Join(dir, "starts")
+	script := fmt.Sprintf("#!/bin/sh\necho \"$$ $*\" >> %q\nexec %q \"$@\"\n", starts, f.provider.Path)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pulumi-resource-aws"), []byte(script), 0o755))
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return func() []string {
+		b, err := os.ReadFile(starts)
+		if os.IsNotExist(err) {
+			return nil
+		}
+		require.NoError(t, err)
+		var args []string
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			_, a, _ := strings.Cut(line, " ")
+			args = append(args, a)
+		}
+		return args
+	}
+}
+
+// TestOneProviderPerWorker: the rollout starts one AWS provider per worker and each account's
+// engine attaches to it, instead of the CLI starting one per account; what is deployed is the
+// same (verify is clean in every account). A worker whose account failed gets a new provider
+// for its next account, and --provider-per-account gives every account its own again.
+func TestOneProviderPerWorker(t *testing.T) {
+	f := newRealFleet(t, 3)
+	// moto is plain HTTP: no CA bundle is needed, and with one the provider cannot be shared
+	// (TestProviderPerAccountWithACABundle).
+	t.Setenv("AWS_CA_BUNDLE", "")
+	started := countProviderStarts(t, f)
+	vendor := []string{"--vendor", "streamkap", "--ou", "Root/Workloads"}
+
+	rep := f.report(t, exitOK, append([]string{"up", "--parallel", "1"}, vendor...)...)
+	require.Equal(t, 3, rep.Counts.Succeeded, resultsText(rep))
+	require.Equal(t, 1, started(), "three accounts one at a time: one provider for all three")
+	for _, id := range f.ids {
+		f.requireLiveEqualsRender(t, id, "--vendor", "streamkap")
+	}
+	out, errOut, code := f.run(t, append([]string{"verify", "--output", "json"}, vendor...)...)
+	require.Equal(t, exitOK, code, "verify: %s\n%s", out, errOut)
+	f.provider.RequireNoLeftovers(t, 10*time.Second)
+
+	// The middle account's stack is locked by another run: its update fails, the provider
+	// that served it is stopped, and the last account gets a new one.
+	order := make([]string, 0, 3)
+	for _, r := range rep.Results {
+		order = append(order, r.Account.ID)
+	}
+	lockStack(t, f, rep.Results[1].Stack)
+	before := started()
+	rep = f.report(t, exitFailed, append([]string{"up", "--parallel", "1", "--force"}, vendor...)...)
+	byID := map[string]rollout.Result{}
+	for _, r := range rep.Results {
+		byID[r.Account.ID] = r
+	}
+	require.Equal(t, rollout.StatusSucceeded, byID[order[0]].Status, resultsText(rep))
+	require.Equal(t, rollout.StatusFailed, byID[order[1]].Status, resultsText(rep))
+	require.Equal(t, rollout.StatusSucceeded, byID[order[2]].Status, resultsText(rep))
+	require.Equal(t, 2, started()-before, "a new provider after the failed account")
+	unlockStacks(t, f)
+
+	before = started()
+	rep = f.report(t, exitOK, append([]string{"up", "--parallel", "1", "--force", "--provider-per-account"}, vendor...)...)
+	require.Equal(t, 3, rep.Counts.Succeeded, resultsText(rep))
+	require.Equal(t, 3, started()-before, "--provider-per-account: the CLI starts one per account")
+
+	// A provider that cannot be configured a second time (as the Terraform AWS provider with
+	// AWS_CA_BUNDLE): the second account fails on the shared provider, succeeds on one of its
+	// own, and from then on every account gets its own; nothing fails.
+	t.Setenv("BYOC_TESTPROVIDER_CONFIGURE_ONCE", "1")
+	before = started()
+	rep = f.report(t, exitOK, append([]string{"up", "--parallel", "1", "--force"}, vendor...)...)
+	require.Equal(t, 3, rep.Counts.Succeeded, resultsText(rep))
+	require.Equal(t, 3, started()-before, "shared for the first account, then one of their own for the second (its second attempt) and the third")
+	for _, r := range rep.Results {
+		require.Equal(t, 1, r.Attempts, "the fallback is not a retry of the account: %+v", r)
+	}
+	f.provider.RequireNoLeftovers(t, 10*time.Second)
+}
+
+// TestProviderPerAccountWithACABundle: with AWS_CA_BUNDLE set, the Terraform AWS provider
+// cannot take a second configuration, so the rollout leaves every account's CLI to start its
+// own provider, and every account deploys.
+func TestProviderPerAccountWithACABundle(t *testing.T) {
+	f := newRealFleet(t, 2)
+	bundle := os.Getenv("AWS_CA_BUNDLE")
+	if bundle == "" {
+		bundle = "/etc/ssl/certs/ca-certificates.crt"
+	}
+	if _, err := os.Stat(bundle); err != nil {
+		t.Skipf("no CA bundle on this machine to set AWS_CA_BUNDLE to: %v", err)
+	}
+	t.Setenv("AWS_CA_BUNDLE", bundle)
+	started := recordProviderStarts(t, f)
+	rep := f.report(t, exitOK, "up", "--parallel", "1", "--vendor", "streamkap", "--ou", "Root/Workloads")
+	require.Equal(t, 2, rep.Counts.Succeeded, resultsText(rep))
+	require.Len(t, started(), 2, "one provider per account")
+	for _, args := range started() {
+		require.NotEmpty(t, args, "every provider started by the CLI, none shared: %q", started())
+	}
+	for _, r := range rep.Results {
+		require.Equal(t, 1, r.Attempts, "%+v", r)
+	}
+}
+
+// lockStack leaves a lock of another host's run on a stack of the fleet's file backend.
+func lockStack(t *testing.T, f *realFleet, stack string) {
+	t.Helper()
+	dir := filepath.Join(f.stateDir, ".pulumi", "locks", "organization", "byoc-access", stack)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	b, err := json.Marshal(map[string]any{"pid": 4242, "username": "ci", "hostname": "another-runner", "timestamp": time.Now()})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "held-by-another-run.json"), b, 0o644))
+}
+
+func unlockStacks(t *testing.T, f *realFleet) {
+	t.Helper()
+	require.NoError(t, os.RemoveAll(filepath.Join(f.stateDir, ".pulumi", "locks")))
+}
