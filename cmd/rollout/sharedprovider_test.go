@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/rollout"
 )
 
@@ -51,9 +52,6 @@ func recordProviderStarts(t *testing.T, f *realFleet) func() []string {
 // for its next account, and --provider-per-account gives every account its own again.
 func TestOneProviderPerWorker(t *testing.T) {
 	f := newRealFleet(t, 3)
-	// moto is plain HTTP: no CA bundle is needed, and with one the provider cannot be shared
-	// (TestProviderPerAccountWithACABundle).
-	t.Setenv("AWS_CA_BUNDLE", "")
 	started := countProviderStarts(t, f)
 	vendor := []string{"--vendor", "streamkap", "--ou", "Root/Workloads"}
 
@@ -110,12 +108,10 @@ func TestOneProviderPerWorker(t *testing.T) {
 // own provider, and every account deploys.
 func TestProviderPerAccountWithACABundle(t *testing.T) {
 	f := newRealFleet(t, 2)
-	bundle := os.Getenv("AWS_CA_BUNDLE")
-	if bundle == "" {
-		bundle = "/etc/ssl/certs/ca-certificates.crt"
-	}
+	// newRealFleet cleared the machine's bundle for moto; any valid bundle does here.
+	bundle := "/etc/ssl/certs/ca-certificates.crt"
 	if _, err := os.Stat(bundle); err != nil {
-		t.Skipf("no CA bundle on this machine to set AWS_CA_BUNDLE to: %v", err)
+		testenv.Missing(t, "no CA bundle to set AWS_CA_BUNDLE to (install ca-certificates): %v", err)
 	}
 	t.Setenv("AWS_CA_BUNDLE", bundle)
 	started := recordProviderStarts(t, f)

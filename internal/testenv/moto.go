@@ -200,6 +200,9 @@ func (m *Moto) UseInEnv(t testing.TB) {
 	}
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_PROFILE", "")
+	// moto is plain HTTP. A CA bundle from the machine (a TLS-inspecting proxy's) would only
+	// make the AWS provider unable to serve more than one account (rollout/providers.go).
+	t.Setenv("AWS_CA_BUNDLE", "")
 }
 
 // Reset clears every moto backend (organizations, accounts, IAM, S3...), so subtests can share
