@@ -46,6 +46,10 @@ type engineOp struct {
 	Stack string
 	// Refresh reads the cloud before the operation.
 	Refresh bool
+	// SameConfig says that the stack's state holds the provider configuration this operation
+	// sets: the provider its refresh configures from state and the one its preview configures
+	// from the stack's config are configured alike, so one process may serve both.
+	SameConfig bool
 	// Remove deletes the stack from the backend once a destroy has deleted its resources.
 	Remove bool
 	// Log, when set, receives the CLI's progress output and errors (the account's log file).
@@ -150,11 +154,12 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 }
 
 // runShared runs an engine command attached to the account's shared AWS provider, when it
-// has one (providers.go); else the CLI starts its own. An update that refreshes first uses two
-// providers at once, which one process cannot be, so it gets its own too.
+// has one (providers.go); else the CLI starts its own. An operation that refreshes first
+// configures two providers, one from the state's provider configuration and one from the
+// stack's, and both would be the same process: it shares only when the two are the same.
 func runShared(ctx context.Context, ws auto.Workspace, op engineOp, progress []io.Writer, args []string) (string, error) {
 	provider := providerFrom(ctx)
-	if !provider.shared() || op.Refresh {
+	if !provider.shared() || (op.Refresh && !op.SameConfig) {
 		return runCLI(ctx, ws, progress, args...)
 	}
 	reused := provider.served > 0

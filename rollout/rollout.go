@@ -131,6 +131,9 @@ type pass struct {
 	removeStacks bool
 	// aws, when set, is the base config of the preflight and of the adoption checks.
 	aws *aws.Config
+	// unchanged are the accounts of a drift run whose last successful update had this run's
+	// fingerprint, by account ID.
+	unchanged map[string]bool
 }
 
 // New checks the deployment and options and returns a Runner. Problems in what the user gave
@@ -334,6 +337,14 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 	fresh := map[string]record{}
 	if op == OpUp && p.known != nil && r.dep.FingerprintKey != "" && !r.opts.Force && !r.opts.Refresh {
 		fresh = r.upToDateAll(ctx, accounts, p.known)
+	}
+	if op == OpDrift && p.known != nil && r.dep.FingerprintKey != "" {
+		// Accounts last updated with this very config: their refresh and their preview may
+		// share a provider (runShared).
+		p.unchanged = map[string]bool{}
+		for id := range r.upToDateAll(ctx, accounts, p.known) {
+			p.unchanged[id] = true
+		}
 	}
 
 	// One AWS provider per worker, attached to by each account's CLI in turn (providers.go).
@@ -799,7 +810,8 @@ func (p *pass) adoptions(ctx context.Context, ws auto.Workspace, a targets.Accou
 	return string(b), err
 }
 
-func (r *Runner) drift(ctx context.Context, ws auto.Workspace, name string, a targets.Account, res *Result, log *os.File) error {
+func (p *pass) drift(ctx context.Context, ws auto.Workspace, name string, a targets.Account, res *Result, log *os.File) error {
+	r := p.Runner
 	cfg, err := r.stackConfig(a)
 	if err != nil {
 		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
@@ -812,7 +824,7 @@ func (r *Runner) drift(ctx context.Context, ws auto.Workspace, name string, a ta
 	if err := writeConfig(ctx, ws, name, cfg); err != nil {
 		return fmt.Errorf("set config: %w", err)
 	}
-	er, err := runEngine(ctx, ws, engineOp{Command: "preview", Stack: name, Refresh: true, Log: log})
+	er, err := runEngine(ctx, ws, engineOp{Command: "preview", Stack: name, Refresh: true, SameConfig: p.unchanged[a.ID], Log: log})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/testenv"
@@ -65,6 +69,22 @@ func TestOneProviderPerWorker(t *testing.T) {
 	require.Equal(t, exitOK, code, "verify: %s\n%s", out, errOut)
 	f.provider.RequireNoLeftovers(t, 10*time.Second)
 
+	// drift refreshes and previews: two providers in one engine, configured alike for an
+	// account last updated with this config, so both are the worker's one provider. An account
+	// changed out of band is still found.
+	before := started()
+	out, errOut, code = f.run(t, append([]string{"drift", "--parallel", "1"}, vendor...)...)
+	require.Equal(t, exitOK, code, "drift: %s\n%s", out, errOut)
+	require.Equal(t, 1, started()-before, "drift: one provider for the three accounts")
+	_, err := f.iam(t, f.ids[2]).TagRole(context.Background(), &iam.TagRoleInput{
+		RoleName: aws.String("StreamkapInstallAccess"), Tags: []iamtypes.Tag{{Key: aws.String("changed"), Value: aws.String("out-of-band")}}})
+	require.NoError(t, err)
+	rep = f.report(t, exitFailed, append([]string{"drift", "--parallel", "1"}, vendor...)...)
+	for _, r := range rep.Results {
+		require.Equal(t, r.Account.ID == f.ids[2], r.Drifted, resultsText(rep))
+	}
+	f.report(t, exitOK, append([]string{"up", "--parallel", "1", "--refresh"}, vendor...)...)
+
 	// The middle account's stack is locked by another run: its update fails, the provider
 	// that served it is stopped, and the last account gets a new one.
 	order := make([]string, 0, 3)
@@ -72,7 +92,7 @@ func TestOneProviderPerWorker(t *testing.T) {
 		order = append(order, r.Account.ID)
 	}
 	lockStack(t, f, rep.Results[1].Stack)
-	before := started()
+	before = started()
 	rep = f.report(t, exitFailed, append([]string{"up", "--parallel", "1", "--force"}, vendor...)...)
 	byID := map[string]rollout.Result{}
 	for _, r := range rep.Results {
