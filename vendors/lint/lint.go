@@ -8,9 +8,11 @@
 package lint
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/byoc-access/byoc-access/vendors"
 )
@@ -307,4 +309,31 @@ func (c *checker) externalID(where Finding, id string) {
 	if err := vendors.ValidateExternalID(id); err != nil {
 		c.add(Error, RuleQuota, where, "external ID %q: %v (STS's limits)", id, err)
 	}
+}
+
+// compactLen counts a document's characters as IAM does for its quotas: white space excluded.
+func compactLen(doc map[string]any) int {
+	if doc == nil {
+		return 0
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // count <, > and & as one character each, as IAM does
+	_ = enc.Encode(doc)
+	n := 0
+	for _, r := range b.String() {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
