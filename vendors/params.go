@@ -1,16 +1,18 @@
 package vendors
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
 var (
 	// externalIDPattern is STS's charset for sts:ExternalId; its length is 2 to 1224.
 	externalIDPattern = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
-	accountIDPattern  = regexp.MustCompile(`^\d{12}$`)
 	arnPattern        = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:.+$`)
 )
 
@@ -139,8 +141,8 @@ func checkParam(p Parameter, v any) error {
 				return fmt.Errorf("%q: %w", s, err)
 			}
 		case "awsAccountId":
-			if !accountIDPattern.MatchString(s) {
-				return fmt.Errorf("%q: an AWS account ID is exactly 12 digits", s)
+			if err := validate.AccountID(s); err != nil {
+				return valueError{err}
 			}
 		case "arn":
 			if !arnPattern.MatchString(s) {
@@ -156,6 +158,21 @@ func checkParam(p Parameter, v any) error {
 	}
 	return nil
 }
+
+// valueError carries a shared rule's error (for errors.As) under the text parameter errors
+// have always had: the value, then the fix. The ParamError around it names the parameter, so
+// validate's own "account ID" would only repeat what the parameter is.
+type valueError struct{ err error }
+
+func (e valueError) Error() string {
+	var ve *validate.Error
+	if errors.As(e.err, &ve) {
+		return fmt.Sprintf("%q: %s", ve.Value, ve.Fix)
+	}
+	return e.err.Error()
+}
+
+func (e valueError) Unwrap() error { return e.err }
 
 func contains(list []string, s string) bool {
 	for _, el := range list {

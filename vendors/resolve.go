@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
 // FieldError is an error in a resolved field, named by its path in the spec.
@@ -26,8 +28,9 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // Resolve fills the spec's templates for one account and parameter set, and validates the
 // result against IAM's rules, so that nothing invalid ever reaches a deployment.
 func (s *VendorSpec) Resolve(t Target, given map[string]any) (*Grant, error) {
-	if t.AccountID == "" || !accountIDPattern.MatchString(t.AccountID) {
-		return nil, fmt.Errorf("account ID %q: an AWS account ID is exactly 12 digits", t.AccountID)
+	// validate.AccountID's text names the field (the account ID) and the fix already.
+	if err := validate.AccountID(t.AccountID); err != nil {
+		return nil, err
 	}
 	if t.Partition == "" {
 		t.Partition = "aws"
@@ -157,16 +160,8 @@ func (s *VendorSpec) tags(sc scope) (map[string]string, error) {
 	if len(out) > maxTagsPerResource {
 		return nil, fmt.Errorf("%d tags; IAM allows at most %d per resource", len(out), maxTagsPerResource)
 	}
-	for k, v := range out {
-		if k == "" || len(k) > 128 {
-			return nil, fmt.Errorf("tag key %q must be 1 to 128 characters", k)
-		}
-		if len(v) > 256 {
-			return nil, fmt.Errorf("tag %q: value must be at most 256 characters", k)
-		}
-		if strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return nil, fmt.Errorf("tag key %q: the aws: prefix is reserved by AWS", k)
-		}
+	if err := validate.Tags(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

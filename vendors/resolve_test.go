@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/vendors"
 )
 
@@ -104,4 +105,52 @@ func TestKMSLookupOnlyWhenNeeded(t *testing.T) {
 		"s3_kms_key_arns":  []any{"arn:aws:kms:us-east-1:123456789012:key/s3"},
 	})
 	require.NoError(t, err, "explicit key ARNs need no lookup")
+}
+
+// The account ID and tag rules are internal/validate's: Resolve's errors carry its typed error
+// (so callers tell a bad value from other failures with errors.As) under text that still names
+// the field or parameter and the fix.
+func TestAccountIDAndTagErrorsAreValidateErrors(t *testing.T) {
+	spec := loadInline(t, `
+apiVersion: byoc-access/v1
+vendor: T
+name: t
+tagsParam: tags
+parameters:
+  - {name: vendor_account, type: string, default: "111122223333", format: awsAccountId}
+  - {name: tags, type: map}
+roles:
+  - name: r
+    trust:
+      - actions: [sts:AssumeRole]
+        principals:
+          - {type: AWS, identifiers: "arn:aws:iam::${vendor_account}:root"}
+`)
+	tests := []struct {
+		name     string
+		target   vendors.Target
+		params   map[string]any
+		wantRule string
+		wantText string
+	}{
+		{"target account", vendors.Target{AccountID: "12345"}, nil, "account ID",
+			`account ID "12345": an AWS account ID is exactly 12 digits`},
+		{"empty target account", vendors.Target{}, nil, "account ID",
+			`account ID "": an AWS account ID is exactly 12 digits`},
+		{"awsAccountId parameter", target(), map[string]any{"vendor_account": "4646"}, "account ID",
+			`vendor t: parameter "vendor_account": "4646": an AWS account ID is exactly 12 digits`},
+		{"reserved tag key", target(), map[string]any{"tags": "aws:owner=x"}, "tag key",
+			`vendor t: tags: tag key "aws:owner": the aws: prefix is reserved by AWS`},
+		{"long tag value", target(), map[string]any{"tags": map[string]any{"k": strings.Repeat("v", 257)}}, "tag value",
+			"a tag value is at most 256 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := spec.Resolve(tt.target, tt.params)
+			var ve *validate.Error
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, tt.wantRule, ve.Rule)
+			require.ErrorContains(t, err, tt.wantText)
+		})
+	}
 }

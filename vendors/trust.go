@@ -6,6 +6,8 @@ package vendors
 import (
 	"fmt"
 	"strings"
+
+	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
 // trustPolicy builds the trust document the way Terraform's aws_iam_policy_document does:
@@ -116,7 +118,7 @@ func checkPrincipals(typ string, ids []string) error {
 			if id == "*" {
 				return fmt.Errorf("AWS principal \"*\" would let anyone assume the role; name the vendor's role ARNs")
 			}
-			if !accountIDPattern.MatchString(id) && !arnPattern.MatchString(id) {
+			if validate.AccountID(id) != nil && !arnPattern.MatchString(id) {
 				return fmt.Errorf("AWS principal %q must be a role/user ARN or a 12-digit account ID", id)
 			}
 		case "Federated", "Service":

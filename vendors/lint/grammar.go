@@ -16,7 +16,6 @@ var (
 	sidPattern     = regexp.MustCompile(`^[A-Za-z0-9]*$`)
 	servicePattern = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
 	actionPattern  = regexp.MustCompile(`^[A-Za-z0-9*?-]+$`)
-	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 )
 
 // conditionOperators are IAM's condition operators, without the ForAnyValue:/ForAllValues:

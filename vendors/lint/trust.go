@@ -7,6 +7,8 @@ package lint
 import (
 	"fmt"
 	"strings"
+
+	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
 // trustPolicy lints a role's trust policy.
@@ -130,7 +132,7 @@ func hasConditionPrefix(m map[string]any, prefix string) bool {
 // isAccountRoot reports whether an AWS principal is a whole account: a bare account ID or
 // arn:PARTITION:iam::ACCOUNT:root.
 func isAccountRoot(id string) bool {
-	if accountPattern.MatchString(id) {
+	if validate.AccountID(id) == nil {
 		return true
 	}
 	parts := strings.SplitN(id, ":", 6)
@@ -139,7 +141,7 @@ func isAccountRoot(id string) bool {
 
 // accountOf returns the account ID an AWS principal belongs to, or "".
 func accountOf(id string) string {
-	if accountPattern.MatchString(id) {
+	if validate.AccountID(id) == nil {
 		return id
 	}
 	parts := strings.SplitN(id, ":", 6)
