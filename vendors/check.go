@@ -6,8 +6,9 @@ package vendors
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -196,11 +197,7 @@ func allRefs(v any) []string {
 
 // mapValues lists a map's values in key order, for reference checks.
 func mapValues(m map[string]any) []any {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	out := make([]any, len(keys))
 	for i, k := range keys {
 		out[i] = m[k]

@@ -5,8 +5,9 @@ package vendors
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -137,11 +138,7 @@ func evalLookup(sc scope, l Local) (any, error) {
 		}
 	}
 	if l.Default == nil {
-		known := make([]string, 0, len(l.Map))
-		for k := range l.Map {
-			known = append(known, k)
-		}
-		sort.Strings(known)
+		known := slices.Sorted(maps.Keys(l.Map))
 		return nil, fmt.Errorf("lookup: no entry for %q; the known values are %s", key, strings.Join(known, ", "))
 	}
 	v, err := sc.eval(l.Default)

@@ -3,8 +3,9 @@ package vendors
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/byoc-access/byoc-access/internal/validate"
@@ -65,12 +66,7 @@ func (s *VendorSpec) CheckParams(given map[string]any, later []string) error {
 
 func (s *VendorSpec) resolveParams(given map[string]any, deferred map[string]bool) (map[string]any, error) {
 	out := make(map[string]any, len(s.Parameters))
-	names := make([]string, 0, len(given))
-	for k := range given {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(given)) {
 		if _, ok := s.Param(k); !ok {
 			return nil, &ParamError{Vendor: s.Name, Param: k, Err: fmt.Errorf("unknown parameter; %s takes: %s", s.Name, strings.Join(s.paramNames(), ", "))}
 		}

@@ -2,8 +2,9 @@ package vendors
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -138,12 +139,7 @@ func (sc scope) eval(node any) (any, error) {
 		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			kv, err := sc.interpolate(k)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)

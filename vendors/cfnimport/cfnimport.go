@@ -6,8 +6,9 @@ package cfnimport
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -77,7 +78,7 @@ func Import(file string, data []byte, opts Options) (*Result, error) {
 	if ps, ok := tpl["Parameters"].(map[string]any); ok {
 		c.parameters(ps)
 	}
-	for _, k := range sortedKeys(tpl) {
+	for _, k := range slices.Sorted(maps.Keys(tpl)) {
 		switch k {
 		case "AWSTemplateFormatVersion", "Description", "Resources", "Parameters", "Metadata":
 		case "Mappings":
@@ -121,7 +122,7 @@ func (c *converter) issue(path, msg string) {
 }
 
 func (c *converter) parameters(ps map[string]any) {
-	for _, name := range sortedKeys(ps) {
+	for _, name := range slices.Sorted(maps.Keys(ps)) {
 		path := "Parameters." + name
 		def, _ := ps[name].(map[string]any)
 		p := vendors.Parameter{Name: name, Type: vendors.TypeString}
@@ -180,7 +181,7 @@ func (c *converter) convert() {
 	policyWhen := map[string]vendors.Conditions{}
 	roles := map[string]*vendors.RoleSpec{}
 	var roleOrder []string
-	for _, id := range sortedKeys(c.resources) {
+	for _, id := range slices.Sorted(maps.Keys(c.resources)) {
 		res, _ := c.resources[id].(map[string]any)
 		path := "Resources." + id
 		typ, _ := res["Type"].(string)
@@ -195,7 +196,7 @@ func (c *converter) convert() {
 			c.issue(path+".Type", fmt.Sprintf("resource type %s is not supported: byoc-access grants access with IAM managed policies, roles and inline policies only", typ))
 		}
 	}
-	for _, id := range sortedKeys(c.resources) {
+	for _, id := range slices.Sorted(maps.Keys(c.resources)) {
 		res, _ := c.resources[id].(map[string]any)
 		if res["Type"] != "AWS::IAM::ManagedPolicy" {
 			continue
@@ -271,7 +272,7 @@ func (c *converter) convert() {
 		roles[id] = &r
 	}
 	// Managed policies that name their roles, and AWS::IAM::Policy inline policies.
-	for _, id := range sortedKeys(c.resources) {
+	for _, id := range slices.Sorted(maps.Keys(c.resources)) {
 		res, _ := c.resources[id].(map[string]any)
 		props, _ := res["Properties"].(map[string]any)
 		path := "Resources." + id + ".Properties"
@@ -382,7 +383,7 @@ func (c *converter) trust(v any, path string) []vendors.TrustStatement {
 		ts.Actions = c.strList(m["Action"], sp+".Action")
 		switch p := m["Principal"].(type) {
 		case map[string]any:
-			for _, typ := range sortedKeys(p) {
+			for _, typ := range slices.Sorted(maps.Keys(p)) {
 				ids := c.strList(p[typ], sp+".Principal."+typ)
 				ts.Principals = append(ts.Principals, vendors.Principal{Type: typ, Identifiers: identifiers(ids)})
 			}
@@ -390,9 +391,9 @@ func (c *converter) trust(v any, path string) []vendors.TrustStatement {
 			c.issue(sp+".Principal", "a trust statement must name principals by type (AWS, Federated, Service); \"*\" is not allowed")
 		}
 		if cond, ok := m["Condition"].(map[string]any); ok {
-			for _, test := range sortedKeys(cond) {
+			for _, test := range slices.Sorted(maps.Keys(cond)) {
 				vars, _ := cond[test].(map[string]any)
-				for _, variable := range sortedKeys(vars) {
+				for _, variable := range slices.Sorted(maps.Keys(vars)) {
 					vals := c.strList(vars[variable], sp+".Condition."+test+"."+variable)
 					ts.Conditions = append(ts.Conditions, vendors.TrustCondition{Test: test, Variable: variable, Values: identifiers(vals)})
 				}
@@ -444,15 +445,6 @@ func splitTrim(s string) []string {
 		parts[i] = strings.TrimSpace(parts[i])
 	}
 	return parts
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // attachments converts ManagedPolicyArns: a list, an !If between lists, or a list whose

@@ -6,7 +6,9 @@ package cfnimport
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 
 	"github.com/byoc-access/byoc-access/vendors"
 )
@@ -17,7 +19,7 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // a literal, or negate such a comparison, into lookup locals that are true or false, so
 // resources and !If branches can use them as `when`. Other forms are reported.
 func (c *converter) conditions(conds map[string]any) {
-	for _, name := range sortedKeys(conds) {
+	for _, name := range slices.Sorted(maps.Keys(conds)) {
 		path := "Conditions." + name
 		local, err := c.condition(name, conds[name])
 		if err != nil {

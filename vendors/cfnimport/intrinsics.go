@@ -6,7 +6,9 @@ package cfnimport
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/byoc-access/byoc-access/vendors"
@@ -183,14 +185,14 @@ func (c *converter) findInMap(arg any, path string) string {
 		if topLit {
 			// The row mapping[top], keyed by the second key.
 			row, _ := mapping[top].(map[string]any)
-			for _, k := range sortedKeys(row) {
+			for _, k := range slices.Sorted(maps.Keys(row)) {
 				if v, ok := value(row[k], mapName+"."+top+"."+k); ok {
 					entries[k] = v
 				}
 			}
 		} else {
 			// The column of the second key, keyed by the top key.
-			for _, k := range sortedKeys(mapping) {
+			for _, k := range slices.Sorted(maps.Keys(mapping)) {
 				row, _ := mapping[k].(map[string]any)
 				if v, ok := row[second]; ok {
 					if s, ok := value(v, mapName+"."+k+"."+second); ok {

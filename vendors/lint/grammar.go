@@ -7,7 +7,9 @@ package lint
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -87,7 +89,7 @@ func (c *checker) document(where Finding, doc map[string]any, trust bool) []stat
 		c.add(Error, RuleGrammar, where, "the policy document is empty: it needs Version \"2012-10-17\" and a Statement list")
 		return nil
 	}
-	for _, k := range sortedKeys(doc) {
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		if !topLevelKeys[k] {
 			c.add(Error, RuleGrammar, where, "unknown top-level element %q: a policy has only Version, Id and Statement (check the spelling and case)", k)
 		}
@@ -130,7 +132,7 @@ func (c *checker) document(where Finding, doc map[string]any, trust bool) []stat
 			w.Statement = sid
 		}
 		st := statement{where: w, raw: m}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if !statementKeys[k] {
 				c.add(Error, RuleGrammar, w, "unknown statement element %q: a statement has Sid, Effect, Principal, NotPrincipal, Action, NotAction, Resource, NotResource and Condition (check the spelling and case)", k)
 			}
@@ -244,7 +246,7 @@ func (c *checker) conditions(w Finding, v any) {
 		c.add(Error, RuleGrammar, w, "Condition must be an object of operator → {key: values}, not %s", jsonText(v))
 		return
 	}
-	for _, op := range sortedKeys(block) {
+	for _, op := range slices.Sorted(maps.Keys(block)) {
 		if !validOperator(op) {
 			hint := "e.g. StringEquals, ArnLike, ForAnyValue:StringLike, BoolIfExists, Null"
 			if s := suggestOperator(op); s != "" {
@@ -260,7 +262,7 @@ func (c *checker) conditions(w Finding, v any) {
 		if len(keys) == 0 {
 			c.add(Error, RuleGrammar, w, "condition %s has no condition key", op)
 		}
-		for _, k := range sortedKeys(keys) {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			if !conditionValueOK(keys[k]) {
 				c.add(Error, RuleGrammar, w, "condition %s %q: a value must be a string, number or boolean, or a list of them, not %s", op, k, jsonText(keys[k]))
 			}
@@ -292,7 +294,7 @@ func conditionValueOK(v any) bool {
 func conditionValues(m map[string]any, key string) []string {
 	block, _ := m["Condition"].(map[string]any)
 	var out []string
-	for _, op := range sortedKeys(block) {
+	for _, op := range slices.Sorted(maps.Keys(block)) {
 		if strings.Contains(op, "Not") || strings.HasSuffix(op, "IfExists") || op == "Null" {
 			continue
 		}

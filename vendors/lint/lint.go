@@ -10,6 +10,8 @@ package lint
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -203,17 +205,14 @@ func Check(spec *vendors.VendorSpec, g *vendors.Grant) []Finding {
 			c.add(Warning, RuleQuota, where, "trust policy is %d characters without white space; IAM's default quota is %d: request an increase (up to %d) in Service Quotas, or trust fewer principals", n, maxTrustPolicyChars, maxTrustPolicyRaised)
 		}
 		c.trustPolicy(where, r.TrustPolicy)
-		names := make([]string, 0, len(r.InlinePolicies))
 		total := 0
-		for n, doc := range r.InlinePolicies {
-			names = append(names, n)
+		for _, doc := range r.InlinePolicies {
 			total += compactLen(doc)
 		}
 		if total > maxInlinePerRole {
 			c.add(Error, RuleQuota, where, "inline policies total %d characters without white space; IAM allows %d per role: move some into managed policies", total, maxInlinePerRole)
 		}
-		sort.Strings(names)
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(r.InlinePolicies)) {
 			w := Finding{Role: r.Name, Policy: n}
 			c.name(w, "inline policy", n, maxPolicyName)
 			ctx := grantContext{grants: true, holders: []string{r.Name}}
@@ -327,13 +326,4 @@ func compactLen(doc map[string]any) int {
 		}
 	}
 	return n
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

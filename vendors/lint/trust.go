@@ -6,6 +6,8 @@ package lint
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/byoc-access/byoc-access/internal/validate"
@@ -52,7 +54,7 @@ func (c *checker) principals(w Finding, p any) map[string][]string {
 		if len(x) == 0 {
 			c.add(Error, RuleGrammar, w, "Principal is empty: name the principals that may assume the role")
 		}
-		for _, t := range sortedKeys(x) {
+		for _, t := range slices.Sorted(maps.Keys(x)) {
 			if !principalTypes[t] {
 				c.add(Error, RuleGrammar, w, "principal type %q does not exist: use AWS, Service, Federated or CanonicalUser (case-sensitive)", t)
 				continue
