@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/byoc-access/byoc-access/vendors/internal/iamlimits"
 )
 
 type checkError struct {
@@ -136,8 +138,8 @@ func (s *VendorSpec) check() []checkError {
 			add(fmt.Sprintf("role %q is declared twice (also roles[%d]); give each an unique id", r.key(), j), "roles", i, "name")
 		}
 		roleIDs[r.key()] = i
-		if !strings.Contains(r.Name, "${") && len(r.Name) > maxRoleName {
-			add(fmt.Sprintf("role name %q is %d characters; IAM allows at most %d", r.Name, len(r.Name), maxRoleName), "roles", i, "name")
+		if !strings.Contains(r.Name, "${") && len(r.Name) > iamlimits.RoleName {
+			add(fmt.Sprintf("role name %q is %d characters; IAM allows at most %d", r.Name, len(r.Name), iamlimits.RoleName), "roles", i, "name")
 		}
 		checkRefs(r.Name, "roles", i, "name")
 		checkRefs(r.Path, "roles", i, "path")

@@ -1,34 +1,16 @@
-// What IAM accepts: name and path syntax, quotas on sizes and counts, the shape of a policy
-// document, names unique per account. Resolve refuses what breaks them; vendors/lint reports
-// the same limits with severities, the softer ones included.
+// What IAM accepts, held to a resolved grant: name and path syntax, sizes, the shape of a
+// policy document, names unique per account. Resolve refuses what breaks them. The limits
+// themselves are in internal/iamlimits, which vendors/lint reports from too.
 
 package vendors
 
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode"
-)
 
-var (
-	roleNamePattern   = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	iamPathPattern    = regexp.MustCompile(`^/([\x21-\x7E]*/)?$`)
-	policyNamePattern = roleNamePattern
-)
-
-// Quotas from the IAM and STS documentation.
-const (
-	maxRoleName        = 64
-	maxPolicyName      = 128
-	maxPath            = 512
-	maxDescription     = 1000
-	maxManagedPolicy   = 6144 // characters, white space not counted
-	maxTrustPolicy     = 2048 // characters, white space not counted (default quota)
-	maxInlinePolicies  = 10240
-	maxManagedPerRole  = 10 // default quota; can be raised to 20
-	maxTagsPerResource = 50
+	"github.com/byoc-access/byoc-access/vendors/internal/iamlimits"
 )
 
 // checkDocumentShape refuses what IAM would refuse in any policy document: a wrong Version,
@@ -84,24 +66,24 @@ func compactLen(doc map[string]any) int {
 }
 
 func checkPolicy(p Policy) error {
-	if p.Name == "" || len(p.Name) > maxPolicyName || !policyNamePattern.MatchString(p.Name) {
-		return fmt.Errorf("name %q: a policy name is 1 to %d characters of letters, digits and +=,.@-_", p.Name, maxPolicyName)
+	if p.Name == "" || len(p.Name) > iamlimits.PolicyName || !iamlimits.NamePattern.MatchString(p.Name) {
+		return fmt.Errorf("name %q: a policy name is 1 to %d characters of letters, digits and +=,.@-_", p.Name, iamlimits.PolicyName)
 	}
 	if err := checkPath(p.Path); err != nil {
 		return err
 	}
-	if len(p.Description) > maxDescription {
-		return fmt.Errorf("description is %d characters; IAM allows %d", len(p.Description), maxDescription)
+	if len(p.Description) > iamlimits.Description {
+		return fmt.Errorf("description is %d characters; IAM allows %d", len(p.Description), iamlimits.Description)
 	}
-	if n := compactLen(p.Document); n > maxManagedPolicy {
-		return fmt.Errorf("document is %d characters without white space; a managed policy may have at most %d: split it into two policies", n, maxManagedPolicy)
+	if n := compactLen(p.Document); n > iamlimits.ManagedPolicyChars {
+		return fmt.Errorf("document is %d characters without white space; a managed policy may have at most %d: split it into two policies", n, iamlimits.ManagedPolicyChars)
 	}
 	return nil
 }
 
 func checkPath(path string) error {
-	if len(path) > maxPath || !iamPathPattern.MatchString(path) {
-		return fmt.Errorf("path %q: an IAM path starts and ends with / (e.g. /StreamNative/), at most %d characters", path, maxPath)
+	if len(path) > iamlimits.Path || !iamlimits.PathPattern.MatchString(path) {
+		return fmt.Errorf("path %q: an IAM path starts and ends with / (e.g. /StreamNative/), at most %d characters", path, iamlimits.Path)
 	}
 	return nil
 }

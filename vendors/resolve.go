@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/byoc-access/byoc-access/internal/validate"
+	"github.com/byoc-access/byoc-access/vendors/internal/iamlimits"
 )
 
 // FieldError is an error in a resolved field, named by its path in the spec.
@@ -157,8 +158,8 @@ func (s *VendorSpec) tags(sc scope) (map[string]string, error) {
 			}
 		}
 	}
-	if len(out) > maxTagsPerResource {
-		return nil, fmt.Errorf("%d tags; IAM allows at most %d per resource", len(out), maxTagsPerResource)
+	if len(out) > iamlimits.TagsPerResource {
+		return nil, fmt.Errorf("%d tags; IAM allows at most %d per resource", len(out), iamlimits.TagsPerResource)
 	}
 	if err := validate.Tags(out); err != nil {
 		return nil, err
@@ -198,10 +199,10 @@ func resolveRole(sc scope, g *Grant, rs RoleSpec, tags map[string]string) (Role,
 	if r.Name, err = sc.evalString(rs.Name); err != nil {
 		return r, fmt.Errorf("name: %w", err)
 	}
-	if len(r.Name) > maxRoleName {
-		return r, fmt.Errorf("name %q is %d characters; an IAM role name is at most %d: choose a shorter name or suffix", r.Name, len(r.Name), maxRoleName)
+	if len(r.Name) > iamlimits.RoleName {
+		return r, fmt.Errorf("name %q is %d characters; an IAM role name is at most %d: choose a shorter name or suffix", r.Name, len(r.Name), iamlimits.RoleName)
 	}
-	if r.Name == "" || !roleNamePattern.MatchString(r.Name) {
+	if r.Name == "" || !iamlimits.NamePattern.MatchString(r.Name) {
 		return r, fmt.Errorf("name %q: a role name may contain only letters, digits and +=,.@-_", r.Name)
 	}
 	if r.Path, err = sc.evalString(defaultString(rs.Path, "/")); err != nil {
@@ -213,8 +214,8 @@ func resolveRole(sc scope, g *Grant, rs RoleSpec, tags map[string]string) (Role,
 	if r.Description, err = sc.evalString(rs.Description); err != nil {
 		return r, fmt.Errorf("description: %w", err)
 	}
-	if len(r.Description) > maxDescription {
-		return r, fmt.Errorf("description is %d characters; IAM allows %d", len(r.Description), maxDescription)
+	if len(r.Description) > iamlimits.Description {
+		return r, fmt.Errorf("description is %d characters; IAM allows %d", len(r.Description), iamlimits.Description)
 	}
 	if r.MaxSessionDuration == 0 {
 		r.MaxSessionDuration = 3600
@@ -225,8 +226,8 @@ func resolveRole(sc scope, g *Grant, rs RoleSpec, tags map[string]string) (Role,
 	if r.TrustPolicy, err = trustPolicy(sc, rs.Trust); err != nil {
 		return r, fmt.Errorf("trust: %w", err)
 	}
-	if n := compactLen(r.TrustPolicy); n > maxTrustPolicy {
-		return r, fmt.Errorf("trust policy is %d characters without white space; the default IAM quota is %d", n, maxTrustPolicy)
+	if n := compactLen(r.TrustPolicy); n > iamlimits.TrustPolicyChars {
+		return r, fmt.Errorf("trust policy is %d characters without white space; the default IAM quota is %d", n, iamlimits.TrustPolicyChars)
 	}
 	if rs.PermissionsBoundary != "" {
 		b, err := sc.evalString(rs.PermissionsBoundary)
@@ -269,8 +270,8 @@ func resolveRole(sc scope, g *Grant, rs RoleSpec, tags map[string]string) (Role,
 		seen[key] = true
 		r.Attachments = append(r.Attachments, att)
 	}
-	if len(r.Attachments) > maxManagedPerRole {
-		return r, fmt.Errorf("%d managed policies attached; IAM's default quota is %d per role", len(r.Attachments), maxManagedPerRole)
+	if len(r.Attachments) > iamlimits.ManagedPerRole {
+		return r, fmt.Errorf("%d managed policies attached; IAM's default quota is %d per role", len(r.Attachments), iamlimits.ManagedPerRole)
 	}
 	if len(rs.InlinePolicies) > 0 {
 		r.InlinePolicies = map[string]map[string]any{}
@@ -280,8 +281,8 @@ func resolveRole(sc scope, g *Grant, rs RoleSpec, tags map[string]string) (Role,
 			if err != nil {
 				return r, fmt.Errorf("inlinePolicies[%d].name: %w", i, err)
 			}
-			if name == "" || len(name) > maxPolicyName || !policyNamePattern.MatchString(name) {
-				return r, fmt.Errorf("inlinePolicies[%d].name %q: 1 to %d characters of letters, digits and +=,.@-_", i, name, maxPolicyName)
+			if name == "" || len(name) > iamlimits.PolicyName || !iamlimits.NamePattern.MatchString(name) {
+				return r, fmt.Errorf("inlinePolicies[%d].name %q: 1 to %d characters of letters, digits and +=,.@-_", i, name, iamlimits.PolicyName)
 			}
 			if _, dup := r.InlinePolicies[name]; dup {
 				return r, fmt.Errorf("inlinePolicies[%d].name %q is repeated", i, name)
@@ -293,8 +294,8 @@ func resolveRole(sc scope, g *Grant, rs RoleSpec, tags map[string]string) (Role,
 			total += compactLen(doc)
 			r.InlinePolicies[name] = doc
 		}
-		if total > maxInlinePolicies {
-			return r, fmt.Errorf("inline policies total %d characters; IAM allows %d per role", total, maxInlinePolicies)
+		if total > iamlimits.InlinePolicyChars {
+			return r, fmt.Errorf("inline policies total %d characters; IAM allows %d per role", total, iamlimits.InlinePolicyChars)
 		}
 	}
 	return r, nil

@@ -14,7 +14,6 @@ import (
 )
 
 var (
-	iamNamePattern = regexp.MustCompile(`^[\w+=,.@-]+$`)
 	sidPattern     = regexp.MustCompile(`^[A-Za-z0-9]*$`)
 	servicePattern = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
 	actionPattern  = regexp.MustCompile(`^[A-Za-z0-9*?-]+$`)
