@@ -13,9 +13,8 @@ import (
 // IAM policy variables (${aws:username}, ${*}, ${?}, ${$}) pass through untouched, and $${
 // is an escaped literal "${", as in Terraform.
 var (
-	refPattern   = regexp.MustCompile(`\$\$\{|\$\{([^}]*)\}`)
-	exactRef     = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
-	identPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	refPattern = regexp.MustCompile(`\$\$\{|\$\{([^}]*)\}`)
+	exactRef   = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 )
 
 // scope holds the values templates can see: built-ins, parameters and locals.

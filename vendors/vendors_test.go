@@ -1,8 +1,10 @@
 package vendors_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -83,4 +85,25 @@ func loadInline(t *testing.T, src string) *vendors.VendorSpec {
 	s, err := vendors.LoadFile(path)
 	require.NoError(t, err)
 	return s
+}
+
+// IsSpecName and IsIdentifier are the Go side of two JSON Schema patterns, for code that makes
+// specs (cfnimport) and must not write one Load refuses: they accept exactly what the schema
+// does.
+func TestNameRulesMatchTheSchema(t *testing.T) {
+	var schema struct {
+		Properties struct {
+			Name struct{ Pattern string } `json:"name"`
+		} `json:"properties"`
+		Defs struct {
+			Identifier struct{ Pattern string } `json:"identifier"`
+		} `json:"$defs"`
+	}
+	require.NoError(t, json.Unmarshal(vendors.SchemaJSON, &schema))
+	name := regexp.MustCompile(schema.Properties.Name.Pattern)
+	ident := regexp.MustCompile(schema.Defs.Identifier.Pattern)
+	for _, s := range []string{"acme", "acme-2", "0x", "a", "", "-acme", "Acme", "acme_2", "ac me", "_x", "x_1", "X", "1x", "a-b", "a.b", "é"} {
+		require.Equal(t, name.MatchString(s), vendors.IsSpecName(s), "spec name %q", s)
+		require.Equal(t, ident.MatchString(s), vendors.IsIdentifier(s), "identifier %q", s)
+	}
 }

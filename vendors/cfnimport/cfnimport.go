@@ -7,7 +7,6 @@ package cfnimport
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -41,11 +40,9 @@ type Options struct {
 	Source string
 }
 
-var specName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-
 // Import converts a template (YAML or JSON) into a vendor spec.
 func Import(file string, data []byte, opts Options) (*Result, error) {
-	if !specName.MatchString(opts.Name) {
+	if !vendors.IsSpecName(opts.Name) {
 		return nil, fmt.Errorf("--name %q: a spec name is lower-case letters, digits and dashes, e.g. acme", opts.Name)
 	}
 	tpl, err := ParseTemplate(file, data)

@@ -7,13 +7,10 @@ package cfnimport
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 
 	"github.com/byoc-access/byoc-access/vendors"
 )
-
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // conditions turns template conditions that compare one parameter (or pseudo parameter) with
 // a literal, or negate such a comparison, into lookup locals that are true or false, so
@@ -33,7 +30,7 @@ func (c *converter) conditions(conds map[string]any) {
 
 func (c *converter) condition(name string, expr any) (vendors.Local, error) {
 	local := vendors.Local{Name: name}
-	if !identifier.MatchString(name) {
+	if !vendors.IsIdentifier(name) {
 		return local, fmt.Errorf("the name is not a valid spec identifier")
 	}
 	if c.params[name] {
