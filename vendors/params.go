@@ -148,7 +148,7 @@ func checkParam(p Parameter, v any) error {
 		if re != nil && !re.MatchString(s) {
 			return fmt.Errorf("%q does not match %s", s, p.Pattern)
 		}
-		if len(p.Enum) > 0 && !contains(p.Enum, s) {
+		if len(p.Enum) > 0 && !slices.Contains(p.Enum, s) {
 			return fmt.Errorf("%q is not one of %s", s, strings.Join(p.Enum, ", "))
 		}
 	}
@@ -169,12 +169,3 @@ func (e valueError) Error() string {
 }
 
 func (e valueError) Unwrap() error { return e.err }
-
-func contains(list []string, s string) bool {
-	for _, el := range list {
-		if el == s {
-			return true
-		}
-	}
-	return false
-}

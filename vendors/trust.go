@@ -136,11 +136,7 @@ func collapse(list []string) any {
 	if len(list) == 1 {
 		return list[0]
 	}
-	out := make([]any, len(list))
-	for i, s := range list {
-		out[i] = s
-	}
-	return out
+	return asListOfStrings(list)
 }
 
 func toStrings(v any) []string {

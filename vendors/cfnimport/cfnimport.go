@@ -352,7 +352,7 @@ func (c *converter) doc(v any, path string, policyIDs map[string]bool) any {
 		}
 		return out
 	case string:
-		return strings.ReplaceAll(x, "${", "$${")
+		return escapeLiteral(x)
 	}
 	return v
 }

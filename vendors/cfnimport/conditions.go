@@ -79,11 +79,8 @@ func (c *converter) equalsOperands(ref, lit any) (string, string, bool) {
 		}
 		key = "${" + name + "}"
 	}
-	switch x := lit.(type) {
-	case string:
-		return key, x, true
-	case bool, int, int64, uint64, float64:
-		return key, fmt.Sprint(x), true
+	if s, ok := literalKey(lit); ok {
+		return key, s, true
 	}
 	return "", "", false
 }

@@ -21,7 +21,7 @@ func (c *converter) str(v any, path string) string {
 	case nil:
 		return ""
 	case string:
-		return strings.ReplaceAll(x, "${", "$${")
+		return escapeLiteral(x)
 	case bool, int, int64, uint64, float64:
 		return fmt.Sprint(x)
 	case map[string]any:
@@ -57,6 +57,11 @@ func (c *converter) str(v any, path string) string {
 	c.issue(path, fmt.Sprintf("expected a string, got %T", v))
 	return ""
 }
+
+// escapeLiteral writes template text as a spec literal: CloudFormation's text has no ${name}
+// of ours (its !Sub is translated on its own), so every "${" in it, an IAM policy variable
+// included, becomes the spec's escaped "$${".
+func escapeLiteral(s string) string { return strings.ReplaceAll(s, "${", "$${") }
 
 var pseudo = map[string]string{
 	"AWS::AccountId": "${account_id}",
@@ -134,7 +139,7 @@ func (c *converter) findInMap(arg any, path string) string {
 	value := func(v any, where string) (string, bool) {
 		switch x := v.(type) {
 		case string:
-			return strings.ReplaceAll(x, "${", "$${"), true
+			return escapeLiteral(x), true
 		case bool, int, int64, uint64, float64:
 			return fmt.Sprint(x), true
 		}

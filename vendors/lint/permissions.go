@@ -4,7 +4,10 @@
 
 package lint
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // escalation lists the actions that let a principal raise its own permissions when allowed
 // broadly, with the IAM resource type each acts on. exemptBy names the condition key that,
@@ -136,10 +139,8 @@ func describeBroad(on []string) string {
 }
 
 func appendNew(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
+	if slices.Contains(list, s) {
+		return list
 	}
 	return append(list, s)
 }
