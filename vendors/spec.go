@@ -1,7 +1,3 @@
-// Package vendors defines the vendor spec: the data that says which IAM policies, permission
-// boundary and roles a BYOC vendor needs in a customer account, with which trust policy.
-// Specs are YAML files validated against a JSON Schema; the presets for the vendors we ship
-// are embedded spec files, not Go literals.
 package vendors
 
 import "regexp"

@@ -1,7 +1,3 @@
-// Package cfnimport turns a vendor's CloudFormation template (the form most vendors publish
-// their access in) into a byoc-access vendor spec: managed policies, roles, trust policies,
-// inline policies, !Ref between them and parameters. Whatever it cannot translate is reported,
-// never dropped in silence.
 package cfnimport
 
 import (

@@ -1,10 +1,3 @@
-// Package lint checks what a vendor spec grants before it is granted: IAM policy grammar,
-// services and actions that do not exist (against an embedded catalog of every AWS action),
-// IAM quotas, and the patterns security reviewers look for first (privilege escalation on
-// "*", trust in a whole account or anyone, cross-account trust without an external ID).
-//
-// Resolve (package vendors) already refuses what IAM would reject outright; lint reports
-// findings with severities, the softer ones included, and also checks grants built directly.
 package lint
 
 import (

@@ -13,6 +13,9 @@ import (
 	"github.com/byoc-access/byoc-access/vendors"
 )
 
+// account is the AWS account the presets are rendered for.
+const account = "123456789012"
+
 func readShared(t *testing.T, rel string) string {
 	t.Helper()
 	b, err := os.ReadFile(testenv.SharedFile(t, rel))
@@ -47,5 +50,3 @@ func renderPreset(t *testing.T, preset, accountID, partition string, params map[
 	require.NoError(t, err)
 	return got
 }
-
-const account = "123456789012"
