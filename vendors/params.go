@@ -1,18 +1,19 @@
 package vendors
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
+
+	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
 var (
 	// externalIDPattern is STS's charset for sts:ExternalId; its length is 2 to 1224.
 	externalIDPattern = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
-	accountIDPattern  = regexp.MustCompile(`^\d{12}$`)
 	arnPattern        = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:.+$`)
 )
 
@@ -65,12 +66,7 @@ func (s *VendorSpec) CheckParams(given map[string]any, later []string) error {
 
 func (s *VendorSpec) resolveParams(given map[string]any, deferred map[string]bool) (map[string]any, error) {
 	out := make(map[string]any, len(s.Parameters))
-	names := make([]string, 0, len(given))
-	for k := range given {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(given)) {
 		if _, ok := s.Param(k); !ok {
 			return nil, &ParamError{Vendor: s.Name, Param: k, Err: fmt.Errorf("unknown parameter; %s takes: %s", s.Name, strings.Join(s.paramNames(), ", "))}
 		}
@@ -110,154 +106,6 @@ func (s *VendorSpec) paramNames() []string {
 	return out
 }
 
-// coerce turns a value into the parameter's type: string, bool, float64, []any of strings
-// or map[string]any of strings.
-func coerce(p Parameter, v any) (any, error) {
-	switch p.Type {
-	case TypeString:
-		switch x := v.(type) {
-		case nil:
-			return "", nil
-		case string:
-			return x, nil
-		case bool, int, int64, uint64, float64:
-			return scalarString(x)
-		}
-	case TypeBool:
-		switch x := v.(type) {
-		case nil:
-			return false, nil
-		case bool:
-			return x, nil
-		case string:
-			b, err := strconv.ParseBool(strings.TrimSpace(x))
-			if err != nil {
-				return nil, fmt.Errorf("want true or false, got %q", x)
-			}
-			return b, nil
-		}
-	case TypeNumber:
-		switch x := v.(type) {
-		case nil:
-			return float64(0), nil
-		case int:
-			return float64(x), nil
-		case int64:
-			return float64(x), nil
-		case uint64:
-			return float64(x), nil
-		case float64:
-			return x, nil
-		case string:
-			f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-			if err != nil {
-				return nil, fmt.Errorf("want a number, got %q", x)
-			}
-			return f, nil
-		}
-	case TypeList:
-		return coerceList(v)
-	case TypeMap:
-		return coerceMap(v)
-	default:
-		return nil, fmt.Errorf("unknown type %q", p.Type)
-	}
-	return nil, fmt.Errorf("want a %s, got %T", p.Type, v)
-}
-
-// coerceList accepts a list, a JSON array string, or a comma-separated string.
-func coerceList(v any) (any, error) {
-	switch x := v.(type) {
-	case nil:
-		return []any{}, nil
-	case []string:
-		return asListOfStrings(x), nil
-	case []any:
-		out := make([]any, len(x))
-		for i, el := range x {
-			s, err := scalarString(el)
-			if err != nil {
-				return nil, fmt.Errorf("element %d: %w", i, err)
-			}
-			out[i] = s
-		}
-		return out, nil
-	case string:
-		t := strings.TrimSpace(x)
-		if t == "" {
-			return []any{}, nil
-		}
-		if strings.HasPrefix(t, "[") {
-			var list []any
-			if err := json.Unmarshal([]byte(t), &list); err != nil {
-				return nil, fmt.Errorf("want a JSON array of strings: %v", err)
-			}
-			return coerceList(list)
-		}
-		parts := strings.Split(t, ",")
-		out := make([]any, len(parts))
-		for i, s := range parts {
-			out[i] = strings.TrimSpace(s)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("want a list of strings, got %T", v)
-}
-
-// coerceMap accepts a map, a JSON object string, or "k=v,k2=v2".
-func coerceMap(v any) (any, error) {
-	switch x := v.(type) {
-	case nil:
-		return map[string]any{}, nil
-	case map[string]string:
-		out := make(map[string]any, len(x))
-		for k, s := range x {
-			out[k] = s
-		}
-		return out, nil
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, el := range x {
-			s, err := scalarString(el)
-			if err != nil {
-				return nil, fmt.Errorf("key %q: %w", k, err)
-			}
-			out[k] = s
-		}
-		return out, nil
-	case string:
-		t := strings.TrimSpace(x)
-		if t == "" {
-			return map[string]any{}, nil
-		}
-		if strings.HasPrefix(t, "{") {
-			var m map[string]any
-			if err := json.Unmarshal([]byte(t), &m); err != nil {
-				return nil, fmt.Errorf("want a JSON object of strings: %v", err)
-			}
-			return coerceMap(m)
-		}
-		out := map[string]any{}
-		for _, kv := range strings.Split(t, ",") {
-			k, val, ok := strings.Cut(kv, "=")
-			if !ok || strings.TrimSpace(k) == "" {
-				return nil, fmt.Errorf("want key=value pairs separated by commas, got %q", kv)
-			}
-			out[strings.TrimSpace(k)] = strings.TrimSpace(val)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("want a map of strings, got %T", v)
-}
-
-func asListOfStrings(x []string) []any {
-	out := make([]any, len(x))
-	for i, s := range x {
-		out[i] = s
-	}
-	return out
-}
-
 func checkParam(p Parameter, v any) error {
 	var values []string
 	switch x := v.(type) {
@@ -289,8 +137,8 @@ func checkParam(p Parameter, v any) error {
 				return fmt.Errorf("%q: %w", s, err)
 			}
 		case "awsAccountId":
-			if !accountIDPattern.MatchString(s) {
-				return fmt.Errorf("%q: an AWS account ID is exactly 12 digits", s)
+			if err := validate.AccountID(s); err != nil {
+				return valueError{err}
 			}
 		case "arn":
 			if !arnPattern.MatchString(s) {
@@ -300,18 +148,24 @@ func checkParam(p Parameter, v any) error {
 		if re != nil && !re.MatchString(s) {
 			return fmt.Errorf("%q does not match %s", s, p.Pattern)
 		}
-		if len(p.Enum) > 0 && !contains(p.Enum, s) {
+		if len(p.Enum) > 0 && !slices.Contains(p.Enum, s) {
 			return fmt.Errorf("%q is not one of %s", s, strings.Join(p.Enum, ", "))
 		}
 	}
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, el := range list {
-		if el == s {
-			return true
-		}
+// valueError carries a shared rule's error (for errors.As) under the text parameter errors
+// have always had: the value, then the fix. The ParamError around it names the parameter, so
+// validate's own "account ID" would only repeat what the parameter is.
+type valueError struct{ err error }
+
+func (e valueError) Error() string {
+	var ve *validate.Error
+	if errors.As(e.err, &ve) {
+		return fmt.Sprintf("%q: %s", ve.Value, ve.Fix)
 	}
-	return false
+	return e.err.Error()
 }
+
+func (e valueError) Unwrap() error { return e.err }

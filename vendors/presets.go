@@ -3,8 +3,9 @@ package vendors
 import (
 	"embed"
 	"fmt"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -44,12 +45,7 @@ func loadPresets() {
 // PresetNames lists the embedded vendor presets.
 func PresetNames() []string {
 	presetsOnce.Do(loadPresets)
-	out := make([]string, 0, len(presets))
-	for n := range presets {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(presets))
 }
 
 // Preset returns an embedded vendor preset by name. Each call returns the same spec, which

@@ -1,8 +1,6 @@
-// Package vendors defines the vendor spec: the data that says which IAM policies, permission
-// boundary and roles a BYOC vendor needs in a customer account, with which trust policy.
-// Specs are YAML files validated against a JSON Schema; the presets for the vendors we ship
-// are embedded spec files, not Go literals.
 package vendors
+
+import "regexp"
 
 // SpecVersion is the only spec format version this build understands.
 const SpecVersion = "byoc-access/v1"
@@ -193,6 +191,21 @@ type HandoffSpec struct {
 	// Instructions are shown to the customer with the handoff report.
 	Instructions string `yaml:"instructions,omitempty" json:"instructions,omitempty"`
 }
+
+// The schema's "name" and "identifier" patterns (vendor-spec.schema.json), for code that makes
+// specs and must not write one Load refuses.
+var (
+	specNamePattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	identifierPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// IsSpecName reports whether s can be a spec's name, the one --vendor takes: lower-case
+// letters, digits and dashes, not starting with a dash.
+func IsSpecName(s string) bool { return specNamePattern.MatchString(s) }
+
+// IsIdentifier reports whether s can name a parameter or local, and so be used as ${s} in
+// templates and in `when`.
+func IsIdentifier(s string) bool { return identifierPattern.MatchString(s) }
 
 // Param returns the parameter with the given name.
 func (s *VendorSpec) Param(name string) (Parameter, bool) {

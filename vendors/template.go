@@ -2,8 +2,9 @@ package vendors
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,9 +13,8 @@ import (
 // IAM policy variables (${aws:username}, ${*}, ${?}, ${$}) pass through untouched, and $${
 // is an escaped literal "${", as in Terraform.
 var (
-	refPattern   = regexp.MustCompile(`\$\$\{|\$\{([^}]*)\}`)
-	exactRef     = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
-	identPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	refPattern = regexp.MustCompile(`\$\$\{|\$\{([^}]*)\}`)
+	exactRef   = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 )
 
 // scope holds the values templates can see: built-ins, parameters and locals.
@@ -138,12 +138,7 @@ func (sc scope) eval(node any) (any, error) {
 		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			kv, err := sc.interpolate(k)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)

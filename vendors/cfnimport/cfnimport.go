@@ -1,18 +1,12 @@
-// Package cfnimport turns a vendor's CloudFormation template (the form most vendors publish
-// their access in) into a byoc-access vendor spec: managed policies, roles, trust policies,
-// inline policies, !Ref between them and parameters. Whatever it cannot translate is reported,
-// never dropped in silence.
 package cfnimport
 
 import (
 	"fmt"
-	"regexp"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 
 	"github.com/byoc-access/byoc-access/vendors"
 )
@@ -42,19 +36,9 @@ type Options struct {
 	Source string
 }
 
-// cfnTags are CloudFormation's YAML short forms and the long form each stands for.
-var cfnTags = map[string]string{
-	"!Ref": "Ref", "!Sub": "Fn::Sub", "!GetAtt": "Fn::GetAtt", "!Join": "Fn::Join", "!If": "Fn::If",
-	"!Select": "Fn::Select", "!Split": "Fn::Split", "!ImportValue": "Fn::ImportValue", "!FindInMap": "Fn::FindInMap",
-	"!Base64": "Fn::Base64", "!GetAZs": "Fn::GetAZs", "!Equals": "Fn::Equals", "!Not": "Fn::Not", "!And": "Fn::And",
-	"!Or": "Fn::Or", "!Condition": "Condition", "!Cidr": "Fn::Cidr", "!Transform": "Fn::Transform", "!ToJsonString": "Fn::ToJsonString",
-}
-
-var specName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-
 // Import converts a template (YAML or JSON) into a vendor spec.
 func Import(file string, data []byte, opts Options) (*Result, error) {
-	if !specName.MatchString(opts.Name) {
+	if !vendors.IsSpecName(opts.Name) {
 		return nil, fmt.Errorf("--name %q: a spec name is lower-case letters, digits and dashes, e.g. acme", opts.Name)
 	}
 	tpl, err := ParseTemplate(file, data)
@@ -87,7 +71,7 @@ func Import(file string, data []byte, opts Options) (*Result, error) {
 	if ps, ok := tpl["Parameters"].(map[string]any); ok {
 		c.parameters(ps)
 	}
-	for _, k := range sortedKeys(tpl) {
+	for _, k := range slices.Sorted(maps.Keys(tpl)) {
 		switch k {
 		case "AWSTemplateFormatVersion", "Description", "Resources", "Parameters", "Metadata":
 		case "Mappings":
@@ -109,97 +93,9 @@ func Import(file string, data []byte, opts Options) (*Result, error) {
 	return &Result{Spec: c.spec, Issues: c.issues}, nil
 }
 
-// ParseTemplate reads a CloudFormation template, YAML or JSON, into plain values, with the
-// short forms of intrinsic functions (!Ref, !Sub, ...) turned into their long forms.
-func ParseTemplate(file string, data []byte) (map[string]any, error) {
-	f, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a YAML or JSON template: %w", file, err)
-	}
-	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
-		return nil, fmt.Errorf("%s: empty template", file)
-	}
-	v, err := toValue(f.Docs[0].Body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	tpl, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%s: a template is a map with Resources", file)
-	}
-	return tpl, nil
-}
-
 // Marshal writes a spec as YAML that vendors.Load accepts.
 func Marshal(s *vendors.VendorSpec) ([]byte, error) {
 	return yaml.MarshalWithOptions(s, yaml.IndentSequence(true))
-}
-
-func toValue(n ast.Node) (any, error) {
-	switch x := n.(type) {
-	case *ast.DocumentNode:
-		return toValue(x.Body)
-	case *ast.TagNode:
-		long, ok := cfnTags[x.Start.Value]
-		if !ok {
-			return toValue(x.Value)
-		}
-		inner, err := toValue(x.Value)
-		if err != nil {
-			return nil, err
-		}
-		if long == "Fn::GetAtt" {
-			if s, ok := inner.(string); ok {
-				inner = toAnyList(strings.SplitN(s, ".", 2))
-			}
-		}
-		return map[string]any{long: inner}, nil
-	case *ast.MappingNode:
-		out := map[string]any{}
-		for _, mv := range x.Values {
-			k, v, err := pair(mv)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = v
-		}
-		return out, nil
-	case *ast.MappingValueNode:
-		k, v, err := pair(x)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{k: v}, nil
-	case *ast.SequenceNode:
-		out := make([]any, 0, len(x.Values))
-		for _, el := range x.Values {
-			v, err := toValue(el)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	case *ast.AnchorNode:
-		return toValue(x.Value)
-	case nil:
-		return nil, nil
-	default:
-		var v any
-		if err := yaml.NodeToValue(n, &v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	}
-}
-
-func pair(mv *ast.MappingValueNode) (string, any, error) {
-	var k any
-	if err := yaml.NodeToValue(mv.Key, &k); err != nil {
-		return "", nil, err
-	}
-	v, err := toValue(mv.Value)
-	return fmt.Sprint(k), v, err
 }
 
 type converter struct {
@@ -219,7 +115,7 @@ func (c *converter) issue(path, msg string) {
 }
 
 func (c *converter) parameters(ps map[string]any) {
-	for _, name := range sortedKeys(ps) {
+	for _, name := range slices.Sorted(maps.Keys(ps)) {
 		path := "Parameters." + name
 		def, _ := ps[name].(map[string]any)
 		p := vendors.Parameter{Name: name, Type: vendors.TypeString}
@@ -278,7 +174,7 @@ func (c *converter) convert() {
 	policyWhen := map[string]vendors.Conditions{}
 	roles := map[string]*vendors.RoleSpec{}
 	var roleOrder []string
-	for _, id := range sortedKeys(c.resources) {
+	for _, id := range slices.Sorted(maps.Keys(c.resources)) {
 		res, _ := c.resources[id].(map[string]any)
 		path := "Resources." + id
 		typ, _ := res["Type"].(string)
@@ -293,7 +189,7 @@ func (c *converter) convert() {
 			c.issue(path+".Type", fmt.Sprintf("resource type %s is not supported: byoc-access grants access with IAM managed policies, roles and inline policies only", typ))
 		}
 	}
-	for _, id := range sortedKeys(c.resources) {
+	for _, id := range slices.Sorted(maps.Keys(c.resources)) {
 		res, _ := c.resources[id].(map[string]any)
 		if res["Type"] != "AWS::IAM::ManagedPolicy" {
 			continue
@@ -369,7 +265,7 @@ func (c *converter) convert() {
 		roles[id] = &r
 	}
 	// Managed policies that name their roles, and AWS::IAM::Policy inline policies.
-	for _, id := range sortedKeys(c.resources) {
+	for _, id := range slices.Sorted(maps.Keys(c.resources)) {
 		res, _ := c.resources[id].(map[string]any)
 		props, _ := res["Properties"].(map[string]any)
 		path := "Resources." + id + ".Properties"
@@ -429,100 +325,6 @@ func (c *converter) policyRef(v any, path string, policyIDs map[string]bool) str
 	return c.str(v, path)
 }
 
-// str converts a value that must be a string: a literal, !Ref to a parameter or pseudo
-// parameter, !Sub, or !Join of those.
-func (c *converter) str(v any, path string) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return strings.ReplaceAll(x, "${", "$${")
-	case bool, int, int64, uint64, float64:
-		return fmt.Sprint(x)
-	case map[string]any:
-		if len(x) != 1 {
-			break
-		}
-		for fn, arg := range x {
-			switch fn {
-			case "Ref":
-				name, _ := arg.(string)
-				return c.ref(name, path)
-			case "Fn::Sub":
-				return c.sub(arg, path)
-			case "Fn::FindInMap":
-				return c.findInMap(arg, path)
-			case "Fn::Join":
-				parts, _ := arg.([]any)
-				if len(parts) == 2 {
-					delim, _ := parts[0].(string)
-					items, _ := parts[1].([]any)
-					var out []string
-					for i, it := range items {
-						out = append(out, c.str(it, fmt.Sprintf("%s.Fn::Join[%d]", path, i)))
-					}
-					return strings.Join(out, delim)
-				}
-			default:
-				c.issue(path, fmt.Sprintf("intrinsic function %s is not supported; replace it with a parameter or a literal", fn))
-				return ""
-			}
-		}
-	}
-	c.issue(path, fmt.Sprintf("expected a string, got %T", v))
-	return ""
-}
-
-var pseudo = map[string]string{
-	"AWS::AccountId": "${account_id}",
-	"AWS::Partition": "${partition}",
-	"AWS::Region":    "${region}",
-}
-
-func (c *converter) ref(name, path string) string {
-	if t, ok := pseudo[name]; ok {
-		return t
-	}
-	if c.params[name] {
-		return "${" + name + "}"
-	}
-	if res, ok := c.resources[name].(map[string]any); ok {
-		c.issue(path, fmt.Sprintf("!Ref %s (a %v) is supported only in ManagedPolicyArns, PermissionsBoundary and Roles", name, res["Type"]))
-		return ""
-	}
-	c.issue(path, fmt.Sprintf("!Ref %s: no such parameter or pseudo parameter", name))
-	return ""
-}
-
-var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
-
-func (c *converter) sub(arg any, path string) string {
-	tpl, vars := "", map[string]any{}
-	switch x := arg.(type) {
-	case string:
-		tpl = x
-	case []any:
-		if len(x) == 2 {
-			tpl, _ = x[0].(string)
-			vars, _ = x[1].(map[string]any)
-		}
-	}
-	return subVar.ReplaceAllStringFunc(tpl, func(m string) string {
-		name := m[2 : len(m)-1]
-		if strings.HasPrefix(name, "!") {
-			return "$${" + name[1:] + "}"
-		}
-		if v, ok := vars[name]; ok {
-			return c.str(v, path+".Fn::Sub."+name)
-		}
-		if strings.Contains(name, ".") {
-			c.issue(path, fmt.Sprintf("!Sub ${%s}: resource attributes are not supported", name))
-			return m
-		}
-		return c.ref(name, path)
-	})
-}
-
 // doc converts a policy document, translating intrinsic functions inside string values.
 func (c *converter) doc(v any, path string, policyIDs map[string]bool) any {
 	switch x := v.(type) {
@@ -546,7 +348,7 @@ func (c *converter) doc(v any, path string, policyIDs map[string]bool) any {
 		}
 		return out
 	case string:
-		return strings.ReplaceAll(x, "${", "$${")
+		return escapeLiteral(x)
 	}
 	return v
 }
@@ -574,7 +376,7 @@ func (c *converter) trust(v any, path string) []vendors.TrustStatement {
 		ts.Actions = c.strList(m["Action"], sp+".Action")
 		switch p := m["Principal"].(type) {
 		case map[string]any:
-			for _, typ := range sortedKeys(p) {
+			for _, typ := range slices.Sorted(maps.Keys(p)) {
 				ids := c.strList(p[typ], sp+".Principal."+typ)
 				ts.Principals = append(ts.Principals, vendors.Principal{Type: typ, Identifiers: identifiers(ids)})
 			}
@@ -582,9 +384,9 @@ func (c *converter) trust(v any, path string) []vendors.TrustStatement {
 			c.issue(sp+".Principal", "a trust statement must name principals by type (AWS, Federated, Service); \"*\" is not allowed")
 		}
 		if cond, ok := m["Condition"].(map[string]any); ok {
-			for _, test := range sortedKeys(cond) {
+			for _, test := range slices.Sorted(maps.Keys(cond)) {
 				vars, _ := cond[test].(map[string]any)
-				for _, variable := range sortedKeys(vars) {
+				for _, variable := range slices.Sorted(maps.Keys(vars)) {
 					vals := c.strList(vars[variable], sp+".Condition."+test+"."+variable)
 					ts.Conditions = append(ts.Conditions, vendors.TrustCondition{Test: test, Variable: variable, Values: identifiers(vals)})
 				}
@@ -638,107 +440,6 @@ func splitTrim(s string) []string {
 	return parts
 }
 
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// conditions turns template conditions that compare one parameter (or pseudo parameter) with
-// a literal, or negate such a comparison, into lookup locals that are true or false, so
-// resources and !If branches can use them as `when`. Other forms are reported.
-func (c *converter) conditions(conds map[string]any) {
-	for _, name := range sortedKeys(conds) {
-		path := "Conditions." + name
-		local, err := c.condition(name, conds[name])
-		if err != nil {
-			c.issue(path, fmt.Sprintf("condition %s: %v; the resources and branches that use it are listed too", name, err))
-			continue
-		}
-		c.spec.Locals = append(c.spec.Locals, local)
-		c.conds[name] = local.Name
-	}
-}
-
-func (c *converter) condition(name string, expr any) (vendors.Local, error) {
-	local := vendors.Local{Name: name}
-	if !identifier.MatchString(name) {
-		return local, fmt.Errorf("the name is not a valid spec identifier")
-	}
-	if c.params[name] {
-		// Conditions and parameters are separate namespaces in CloudFormation, not in a spec.
-		local.Name = name + "Condition"
-		if c.params[local.Name] {
-			return local, fmt.Errorf("its name is also a parameter's")
-		}
-	}
-	negate := false
-	m, _ := expr.(map[string]any)
-	if not, ok := m["Fn::Not"].([]any); ok && len(m) == 1 && len(not) == 1 {
-		negate = true
-		m, _ = not[0].(map[string]any)
-	}
-	eq, ok := m["Fn::Equals"].([]any)
-	if !ok || len(m) != 1 || len(eq) != 2 {
-		return local, fmt.Errorf("only Fn::Equals of a parameter and a literal, or Fn::Not of one, translate")
-	}
-	key, lit, ok := c.equalsOperands(eq[0], eq[1])
-	if !ok {
-		if key, lit, ok = c.equalsOperands(eq[1], eq[0]); !ok {
-			return local, fmt.Errorf("only Fn::Equals of a parameter (or AWS::Partition, AWS::Region, AWS::AccountId) and a literal translates")
-		}
-	}
-	local.Lookup = key
-	local.Map = map[string]any{lit: !negate}
-	local.Default = negate
-	return local, nil
-}
-
-// equalsOperands accepts {Ref: P} and a literal, returning the key template and the literal.
-func (c *converter) equalsOperands(ref, lit any) (string, string, bool) {
-	m, ok := ref.(map[string]any)
-	if !ok || len(m) != 1 {
-		return "", "", false
-	}
-	name, ok := m["Ref"].(string)
-	if !ok {
-		return "", "", false
-	}
-	key, isPseudo := pseudo[name]
-	if !isPseudo {
-		if !c.params[name] {
-			return "", "", false
-		}
-		key = "${" + name + "}"
-	}
-	switch x := lit.(type) {
-	case string:
-		return key, x, true
-	case bool, int, int64, uint64, float64:
-		return key, fmt.Sprint(x), true
-	}
-	return "", "", false
-}
-
-// resourceWhen is the `when` of a resource with a Condition, or nil.
-func (c *converter) resourceWhen(id string, res map[string]any) vendors.Conditions {
-	raw, ok := res["Condition"]
-	if !ok {
-		return nil
-	}
-	name, _ := raw.(string)
-	if local, ok := c.conds[name]; ok {
-		return vendors.Conditions{local}
-	}
-	c.issue("Resources."+id+".Condition", fmt.Sprintf("resource condition %v was not translated (see Conditions); the resource is always created", raw))
-	return nil
-}
-
 // attachments converts ManagedPolicyArns: a list, an !If between lists, or a list whose
 // entries may be !If between an ARN and AWS::NoValue. Each branch's entries are attached when
 // its side of the condition holds.
@@ -772,148 +473,4 @@ func (c *converter) attachments(v any, path string, when vendors.Conditions, pol
 		w = nil
 	}
 	return []vendors.Attachment{{Policy: ref, When: w}}
-}
-
-// ifBranches splits {Fn::If: [cond, then, else]} when cond was translated; it reports an
-// !If on a condition that was not.
-func (c *converter) ifBranches(v any, path string) (cond string, yes, no any, ok bool) {
-	m, isMap := v.(map[string]any)
-	if !isMap || len(m) != 1 {
-		return "", nil, nil, false
-	}
-	args, isIf := m["Fn::If"].([]any)
-	if !isIf {
-		return "", nil, nil, false
-	}
-	if len(args) != 3 {
-		c.issue(path, "Fn::If takes a condition name and two values")
-		return "", nil, nil, false
-	}
-	name, _ := args[0].(string)
-	local, known := c.conds[name]
-	if !known {
-		c.issue(path, fmt.Sprintf("Fn::If on condition %v, which was not translated; nothing is attached here", args[0]))
-		return "", nil, nil, false
-	}
-	return local, args[1], args[2], true
-}
-
-func isNoValue(v any) bool {
-	m, ok := v.(map[string]any)
-	return ok && len(m) == 1 && m["Ref"] == "AWS::NoValue"
-}
-
-// findInMap translates Fn::FindInMap [Map, TopKey, SecondKey] where one key is a literal and
-// the other a !Ref to a parameter or pseudo parameter: a lookup local over the mapping's
-// column (or row), with no default, so an unknown key fails as it does in CloudFormation.
-// Two literal keys give the value itself.
-func (c *converter) findInMap(arg any, path string) string {
-	args, _ := arg.([]any)
-	if len(args) != 3 {
-		c.issue(path, "Fn::FindInMap takes a map name and two keys")
-		return ""
-	}
-	mapName, _ := args[0].(string)
-	mapping, ok := c.mappings[mapName].(map[string]any)
-	if !ok {
-		c.issue(path, fmt.Sprintf("Fn::FindInMap: no mapping %v in Mappings", args[0]))
-		return ""
-	}
-	top, topLit := literalKey(args[1])
-	second, secondLit := literalKey(args[2])
-	value := func(v any, where string) (string, bool) {
-		switch x := v.(type) {
-		case string:
-			return strings.ReplaceAll(x, "${", "$${"), true
-		case bool, int, int64, uint64, float64:
-			return fmt.Sprint(x), true
-		}
-		c.issue(path, fmt.Sprintf("Fn::FindInMap: %s is not a string", where))
-		return "", false
-	}
-	switch {
-	case topLit && secondLit:
-		row, _ := mapping[top].(map[string]any)
-		v, ok := row[second]
-		if !ok {
-			c.issue(path, fmt.Sprintf("Fn::FindInMap: %s has no %s.%s", mapName, top, second))
-			return ""
-		}
-		out, _ := value(v, mapName+"."+top+"."+second)
-		return out
-	case !topLit && !secondLit:
-		c.issue(path, "Fn::FindInMap with two !Ref keys is not supported; one key must be a literal")
-		return ""
-	}
-	// One key varies: the local maps its values to the cells of the fixed key.
-	refArg, fixed := args[1], second
-	if topLit {
-		refArg, fixed = args[2], top
-	}
-	refName := ""
-	if m, ok := refArg.(map[string]any); ok && len(m) == 1 {
-		refName, _ = m["Ref"].(string)
-	}
-	if refName == "" {
-		c.issue(path, "Fn::FindInMap: a key must be a literal or a !Ref to a parameter")
-		return ""
-	}
-	key := c.ref(refName, path)
-	if key == "" {
-		return ""
-	}
-	name := identifierOf(mapName + "_" + strings.ReplaceAll(refName, "AWS::", "") + "_" + fixed)
-	if c.params[name] {
-		c.issue(path, fmt.Sprintf("Fn::FindInMap: the local it needs, %s, would shadow a parameter", name))
-		return ""
-	}
-	if c.mapLocals == nil {
-		c.mapLocals = map[string]bool{}
-	}
-	if !c.mapLocals[name] {
-		entries := map[string]any{}
-		if topLit {
-			// The row mapping[top], keyed by the second key.
-			row, _ := mapping[top].(map[string]any)
-			for _, k := range sortedKeys(row) {
-				if v, ok := value(row[k], mapName+"."+top+"."+k); ok {
-					entries[k] = v
-				}
-			}
-		} else {
-			// The column of the second key, keyed by the top key.
-			for _, k := range sortedKeys(mapping) {
-				row, _ := mapping[k].(map[string]any)
-				if v, ok := row[second]; ok {
-					if s, ok := value(v, mapName+"."+k+"."+second); ok {
-						entries[k] = s
-					}
-				}
-			}
-		}
-		c.spec.Locals = append(c.spec.Locals, vendors.Local{Name: name, Lookup: key, Map: entries})
-		c.mapLocals[name] = true
-	}
-	return "${" + name + "}"
-}
-
-func literalKey(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case bool, int, int64, uint64, float64:
-		return fmt.Sprint(x), true
-	}
-	return "", false
-}
-
-var nonIdent = regexp.MustCompile(`[^A-Za-z0-9_]+`)
-
-// identifierOf makes a spec identifier of a name built from template keys.
-func identifierOf(s string) string {
-	s = nonIdent.ReplaceAllString(s, "_")
-	if s == "" || (s[0] >= '0' && s[0] <= '9') {
-		s = "m_" + s
-	}
-	return s
 }

@@ -6,7 +6,8 @@ import (
 	"compress/gzip"
 	_ "embed"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -120,12 +121,7 @@ func (c *Catalog) Size() (services, actions int) {
 
 // Services returns every service prefix, sorted.
 func (c *Catalog) Services() []string {
-	out := make([]string, 0, len(c.actions))
-	for s := range c.actions {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(c.actions))
 }
 
 // glob reports whether s matches pattern, where * matches any run of characters and ? any

@@ -1,18 +1,16 @@
-// Package lint checks what a vendor spec grants before it is granted: IAM policy grammar,
-// services and actions that do not exist (against an embedded catalog of every AWS action),
-// IAM quotas, and the patterns security reviewers look for first (privilege escalation on
-// "*", trust in a whole account or anyone, cross-account trust without an external ID).
-//
-// Resolve (package vendors) already refuses what IAM would reject outright; lint reports
-// findings with severities, the softer ones included, and also checks grants built directly.
 package lint
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/byoc-access/byoc-access/vendors"
+	"github.com/byoc-access/byoc-access/vendors/internal/iamlimits"
 )
 
 // Severity ranks a finding: error, warning or info.
@@ -111,19 +109,6 @@ var Rules = []Rule{
 	{RuleNotActionOnAll, "notaction-on-all", []Severity{Warning}, "An Allow with NotAction on every resource allows everything not listed, including actions AWS adds later."},
 }
 
-// IAM quotas and limits, from the IAM and STS documentation.
-const (
-	maxManagedPolicyChars = 6144  // not adjustable
-	maxTrustPolicyChars   = 2048  // default; adjustable up to 4096
-	maxTrustPolicyRaised  = 4096  // the most a quota increase gives
-	maxInlinePerRole      = 10240 // all inline policies of one role together
-	maxManagedPerRole     = 10    // default; adjustable up to 20
-	maxManagedRaised      = 20    // the most a quota increase gives
-	maxRoleName           = 64
-	maxPolicyName         = 128
-	maxDescription        = 1000
-)
-
 // PlaceholderAccount is the account ID CheckSpec resolves a spec for.
 const PlaceholderAccount = "000000000000"
 
@@ -165,10 +150,10 @@ func Check(spec *vendors.VendorSpec, g *vendors.Grant) []Finding {
 	}
 	for _, p := range g.Policies {
 		where := Finding{Policy: p.Name}
-		c.name(where, "policy", p.Name, maxPolicyName)
+		c.name(where, "policy", p.Name, iamlimits.PolicyName)
 		c.description(where, "policy", p.Description)
-		if n := compactLen(p.Document); n > maxManagedPolicyChars {
-			c.add(Error, RuleQuota, where, "document is %d characters without white space; a managed policy may have at most %d (not adjustable): split it into two policies or use wildcards such as ec2:Describe*", n, maxManagedPolicyChars)
+		if n := compactLen(p.Document); n > iamlimits.ManagedPolicyChars {
+			c.add(Error, RuleQuota, where, "document is %d characters without white space; a managed policy may have at most %d (not adjustable): split it into two policies or use wildcards such as ec2:Describe*", n, iamlimits.ManagedPolicyChars)
 		}
 		// A policy used only as a permissions boundary grants nothing, so the escalation and
 		// NotAction checks, which are about what is granted, do not apply to it.
@@ -186,34 +171,31 @@ func Check(spec *vendors.VendorSpec, g *vendors.Grant) []Finding {
 	}
 	for _, r := range g.Roles {
 		where := Finding{Role: r.Name}
-		c.name(where, "role", r.Name, maxRoleName)
+		c.name(where, "role", r.Name, iamlimits.RoleName)
 		c.description(where, "role", r.Description)
 		switch n := len(r.Attachments); {
-		case n > maxManagedRaised:
-			c.add(Error, RuleQuota, where, "%d managed policies attached; IAM allows at most %d per role even after a quota increase: merge policies", n, maxManagedRaised)
-		case n > maxManagedPerRole:
-			c.add(Warning, RuleQuota, where, "%d managed policies attached; IAM's default quota is %d per role: request an increase (up to %d) in Service Quotas before deploying, or merge policies", n, maxManagedPerRole, maxManagedRaised)
+		case n > iamlimits.ManagedPerRoleRaised:
+			c.add(Error, RuleQuota, where, "%d managed policies attached; IAM allows at most %d per role even after a quota increase: merge policies", n, iamlimits.ManagedPerRoleRaised)
+		case n > iamlimits.ManagedPerRole:
+			c.add(Warning, RuleQuota, where, "%d managed policies attached; IAM's default quota is %d per role: request an increase (up to %d) in Service Quotas before deploying, or merge policies", n, iamlimits.ManagedPerRole, iamlimits.ManagedPerRoleRaised)
 		}
 		switch n := compactLen(r.TrustPolicy); {
-		case n > maxTrustPolicyRaised:
-			c.add(Error, RuleQuota, where, "trust policy is %d characters without white space; IAM allows at most %d even after a quota increase: trust fewer principals or use wildcards in conditions", n, maxTrustPolicyRaised)
-		case n > maxTrustPolicyChars:
-			c.add(Warning, RuleQuota, where, "trust policy is %d characters without white space; IAM's default quota is %d: request an increase (up to %d) in Service Quotas, or trust fewer principals", n, maxTrustPolicyChars, maxTrustPolicyRaised)
+		case n > iamlimits.TrustPolicyCharsRaised:
+			c.add(Error, RuleQuota, where, "trust policy is %d characters without white space; IAM allows at most %d even after a quota increase: trust fewer principals or use wildcards in conditions", n, iamlimits.TrustPolicyCharsRaised)
+		case n > iamlimits.TrustPolicyChars:
+			c.add(Warning, RuleQuota, where, "trust policy is %d characters without white space; IAM's default quota is %d: request an increase (up to %d) in Service Quotas, or trust fewer principals", n, iamlimits.TrustPolicyChars, iamlimits.TrustPolicyCharsRaised)
 		}
 		c.trustPolicy(where, r.TrustPolicy)
-		names := make([]string, 0, len(r.InlinePolicies))
 		total := 0
-		for n, doc := range r.InlinePolicies {
-			names = append(names, n)
+		for _, doc := range r.InlinePolicies {
 			total += compactLen(doc)
 		}
-		if total > maxInlinePerRole {
-			c.add(Error, RuleQuota, where, "inline policies total %d characters without white space; IAM allows %d per role: move some into managed policies", total, maxInlinePerRole)
+		if total > iamlimits.InlinePolicyChars {
+			c.add(Error, RuleQuota, where, "inline policies total %d characters without white space; IAM allows %d per role: move some into managed policies", total, iamlimits.InlinePolicyChars)
 		}
-		sort.Strings(names)
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(r.InlinePolicies)) {
 			w := Finding{Role: r.Name, Policy: n}
-			c.name(w, "inline policy", n, maxPolicyName)
+			c.name(w, "inline policy", n, iamlimits.PolicyName)
 			ctx := grantContext{grants: true, holders: []string{r.Name}}
 			if r.Boundary != "" {
 				ctx.boundaries = []string{r.Name}
@@ -291,14 +273,14 @@ func (c *checker) name(where Finding, kind, name string, max int) {
 		c.add(Error, RuleQuota, where, "the %s has no name", kind)
 	case len(name) > max:
 		c.add(Error, RuleQuota, where, "%s name %q is %d characters; IAM allows at most %d: choose a shorter name or suffix", kind, name, len(name), max)
-	case !iamNamePattern.MatchString(name):
+	case !iamlimits.NamePattern.MatchString(name):
 		c.add(Error, RuleQuota, where, "%s name %q: IAM allows only letters, digits and +=,.@_-", kind, name)
 	}
 }
 
 func (c *checker) description(where Finding, kind, d string) {
-	if len(d) > maxDescription {
-		c.add(Error, RuleQuota, where, "%s description is %d characters; IAM allows at most %d", kind, len(d), maxDescription)
+	if len(d) > iamlimits.Description {
+		c.add(Error, RuleQuota, where, "%s description is %d characters; IAM allows at most %d", kind, len(d), iamlimits.Description)
 	}
 }
 
@@ -307,4 +289,22 @@ func (c *checker) externalID(where Finding, id string) {
 	if err := vendors.ValidateExternalID(id); err != nil {
 		c.add(Error, RuleQuota, where, "external ID %q: %v (STS's limits)", id, err)
 	}
+}
+
+// compactLen counts a document's characters as IAM does for its quotas: white space excluded.
+func compactLen(doc map[string]any) int {
+	if doc == nil {
+		return 0
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // count <, > and & as one character each, as IAM does
+	_ = enc.Encode(doc)
+	n := 0
+	for _, r := range b.String() {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
 }

@@ -67,15 +67,6 @@ func derived(t *testing.T, name string) string {
 	return strings.TrimSuffix(readShared(t, dbxAnchor+"derived/"+name+".json"), "\n")
 }
 
-func renderDatabricks(t *testing.T, preset, accountID, partition string, params map[string]any) *iamstate.Account {
-	t.Helper()
-	spec, err := vendors.Preset(preset)
-	require.NoError(t, err)
-	got, err := render.Render(spec, render.Options{AccountID: accountID, Partition: partition, Params: params})
-	require.NoError(t, err)
-	return got
-}
-
 // The provider's unit tests assert the crossaccount policy text exactly (assert.Equal on the
 // JSON string): so does this test, statement order, action order and list-or-string included.
 func TestDatabricksCrossAccountPolicyMatchesProvider(t *testing.T) {
@@ -95,7 +86,7 @@ func TestDatabricksCrossAccountPolicyMatchesProvider(t *testing.T) {
 			for k, v := range tt.params {
 				params[k] = v
 			}
-			got := renderDatabricks(t, "databricks", account, "", params)
+			got := renderPreset(t, "databricks", account, "", params)
 			require.Len(t, got.Policies, 1)
 			p, ok := got.Policies[dbxPolicy]
 			require.True(t, ok)
@@ -107,7 +98,7 @@ func TestDatabricksCrossAccountPolicyMatchesProvider(t *testing.T) {
 	// aws_account_id defaults to the account deployed into.
 	delete(restricted, "aws_account_id")
 	restricted["external_id"] = dbxAccount
-	got := renderDatabricks(t, "databricks", "123456789012", "", restricted)
+	got := renderPreset(t, "databricks", "123456789012", "", restricted)
 	require.Equal(t, derived(t, "TestDataAwsCrossAccountRestrictedPolicyRoles"), providerText(t, got.Policies[dbxPolicy].Document))
 }
 
@@ -145,14 +136,14 @@ func TestDatabricksCrossAccountPolicyLengths(t *testing.T) {
 			for k, v := range tt.params {
 				params[k] = v
 			}
-			got := renderDatabricks(t, "databricks", account, tt.partition, params)
+			got := renderPreset(t, "databricks", account, tt.partition, params)
 			text := providerText(t, got.Policies[dbxPolicy].Document)
 			require.Len(t, text, tt.length, "%s", text)
 		})
 	}
 
 	// The pass role statement is the third, after the two every policy type has.
-	got := renderDatabricks(t, "databricks", account, "", map[string]any{"external_id": dbxAccount, "pass_roles": passRoles})
+	got := renderPreset(t, "databricks", account, "", map[string]any{"external_id": dbxAccount, "pass_roles": passRoles})
 	managed := mustJSON(t, derived(t, "TestDataAwsCrossAccountManagedPolicyRoles")).(map[string]any)
 	managed["Statement"] = append(managed["Statement"].([]any), map[string]any{"Effect": "Allow", "Action": "iam:PassRole", "Resource": passRoles})
 	require.Equal(t, managed, got.Policies[dbxPolicy].Document)
@@ -180,7 +171,7 @@ func TestDatabricksAssumeRolePolicyMatchesProvider(t *testing.T) {
 			if tt.awsPartition != "" {
 				params["aws_partition"] = tt.awsPartition
 			}
-			got := renderDatabricks(t, "databricks", account, tt.partition, params)
+			got := renderPreset(t, "databricks", account, tt.partition, params)
 			require.Len(t, got.Roles, 1)
 			role := got.Roles[dbxRole]
 			want := `{
@@ -295,7 +286,7 @@ func TestDatabricksUnityCatalogMatchesProvider(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.policy+"+"+tt.trust, func(t *testing.T) {
-			got := renderDatabricks(t, "databricks-unity-catalog", ucAccount, tt.partition, tt.params)
+			got := renderPreset(t, "databricks-unity-catalog", ucAccount, tt.partition, tt.params)
 			require.Len(t, got.Policies, 1)
 			p, ok := got.Policies[ucPolicy]
 			require.True(t, ok)
@@ -320,7 +311,7 @@ func TestDatabricksUnityCatalogCounts(t *testing.T) {
 		statements int
 		actions    int
 	}{{"", 5, 34}, {"arn:aws:kms:us-east-1:123456789098:key/k", 6, 37}} {
-		got := renderDatabricks(t, "databricks-unity-catalog", ucAccount, "", map[string]any{"bucket_name": "lake", "external_id": "12345", "kms_name": tt.kms})
+		got := renderPreset(t, "databricks-unity-catalog", ucAccount, "", map[string]any{"bucket_name": "lake", "external_id": "12345", "kms_name": tt.kms})
 		doc := got.Policies[ucPolicy].Document
 		var actions []string
 		for _, st := range iamstate.Statements(doc) {

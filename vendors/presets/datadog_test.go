@@ -103,15 +103,6 @@ func datadogFromTemplate(t *testing.T, tpl map[string]any, given map[string]stri
 	return want
 }
 
-func renderDatadog(t *testing.T, params map[string]any, partition string) *iamstate.Account {
-	t.Helper()
-	spec, err := vendors.Preset("datadog")
-	require.NoError(t, err)
-	got, err := render.Render(spec, render.Options{AccountID: account, Partition: partition, Params: params})
-	require.NoError(t, err)
-	return got
-}
-
 func TestDatadogMatchesTemplate(t *testing.T) {
 	tpl := parseCFN(t, ddRoleFile)
 	require.Equal(t, "v4.3.1", strings.TrimSpace(readShared(t, ddAnchor+"version.txt")))
@@ -133,7 +124,7 @@ func TestDatadogMatchesTemplate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := datadogFromTemplate(t, tpl, tt.cfn)
-			got := renderDatadog(t, tt.preset, "")
+			got := renderPreset(t, "datadog", account, "", tt.preset)
 
 			require.Len(t, got.Roles, 1)
 			role, ok := got.Roles[want.roleName]
@@ -189,7 +180,7 @@ func TestDatadogSiteAccounts(t *testing.T) {
 			t.Run(partition+"/"+site, func(t *testing.T) {
 				e := newCFNEval(t, main, map[string]string{"DatadogSite": site}, map[string]string{"AWS::Partition": partition})
 				acct := e.eval(stackParams["DdAWSAccountId"]).(string)
-				got := renderDatadog(t, map[string]any{"external_id": ddExternal, "datadog_site": site}, partition)
+				got := renderPreset(t, "datadog", account, partition, map[string]any{"external_id": ddExternal, "datadog_site": site})
 				principal := iamstate.Statements(got.Roles["DatadogIntegrationRole"].TrustPolicy)[0]["Principal"]
 				require.Equal(t, map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", partition, acct)}, principal)
 			})
@@ -241,7 +232,7 @@ func TestDatadogTemplateImportRendersAsThePreset(t *testing.T) {
 		t.Run("ResourceCollectionPermissions="+rc, func(t *testing.T) {
 			a, err := render.Render(imported, render.Options{AccountID: account, Params: map[string]any{"ExternalId": ddExternal, "ResourceCollectionPermissions": rc}})
 			require.NoError(t, err)
-			require.Equal(t, renderDatadog(t, map[string]any{"external_id": ddExternal, "resource_collection": rc}, ""), a)
+			require.Equal(t, renderPreset(t, "datadog", account, "", map[string]any{"external_id": ddExternal, "resource_collection": rc}), a)
 		})
 	}
 }

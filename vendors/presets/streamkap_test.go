@@ -13,8 +13,6 @@ import (
 	"github.com/byoc-access/byoc-access/vendors"
 )
 
-const account = "123456789012"
-
 // seedJSONDocs returns the JSON documents in the seed text, in order: the provision policy,
 // the deprovision policy and the trust policy.
 func seedJSONDocs(t *testing.T, seed string) []map[string]any {

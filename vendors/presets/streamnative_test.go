@@ -6,10 +6,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/byoc-access/byoc-access/iamstate"
-	"github.com/byoc-access/byoc-access/iamstate/render"
-	"github.com/byoc-access/byoc-access/vendors"
 )
 
 const (
@@ -55,18 +51,9 @@ func fillTemplate(tpl string) string {
 	return strings.ReplaceAll(out, escaped, "${")
 }
 
-func renderStreamNative(t *testing.T, params map[string]any) *iamstate.Account {
-	t.Helper()
-	spec, err := vendors.Preset("streamnative")
-	require.NoError(t, err)
-	got, err := render.Render(spec, render.Options{AccountID: account, Params: params})
-	require.NoError(t, err)
-	return got
-}
-
 func TestStreamNativeMatchesModuleData(t *testing.T) {
 	readShared(t, anchor+"FACTS.md")
-	got := renderStreamNative(t, map[string]any{
+	got := renderPreset(t, "streamnative", account, "", map[string]any{
 		"external_id":      externalID,
 		"ebs_kms_key_arns": []any{ebsKey},
 		"s3_kms_key_arns":  []any{s3Key},
@@ -130,7 +117,7 @@ func TestStreamNativeMatchesModuleData(t *testing.T) {
 
 func TestStreamNativeDefaultKMSKeysAreLookedUp(t *testing.T) {
 	readShared(t, anchor+"FACTS.md")
-	got := renderStreamNative(t, map[string]any{"external_id": externalID})
+	got := renderPreset(t, "streamnative", account, "", map[string]any{"external_id": externalID})
 	doc := got.Policies["StreamNativeCloudRuntimePolicy"].Document
 	text := fmt.Sprint(doc)
 	require.Contains(t, text, "key/LOOKUP(alias/aws/ebs)", "the EBS default key is the account's alias/aws/ebs, looked up at deploy time")

@@ -8,8 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
+	"github.com/byoc-access/byoc-access/iamstate/render"
 	"github.com/byoc-access/byoc-access/internal/testenv"
+	"github.com/byoc-access/byoc-access/vendors"
 )
+
+// account is the AWS account the presets are rendered for.
+const account = "123456789012"
 
 func readShared(t *testing.T, rel string) string {
 	t.Helper()
@@ -34,4 +39,14 @@ func mustJSON(t *testing.T, s string) any {
 	var v any
 	require.NoError(t, json.Unmarshal([]byte(s), &v), "JSON:\n%s", s)
 	return v
+}
+
+// renderPreset renders an embedded preset as the component would create it in one account.
+func renderPreset(t *testing.T, preset, accountID, partition string, params map[string]any) *iamstate.Account {
+	t.Helper()
+	spec, err := vendors.Preset(preset)
+	require.NoError(t, err)
+	got, err := render.Render(spec, render.Options{AccountID: accountID, Partition: partition, Params: params})
+	require.NoError(t, err)
+	return got
 }
