@@ -88,7 +88,7 @@ func perAccountRunner(c *cobra.Command, op rollout.Operation, vf *vendorFlags, f
 		return nil, "", nil, err
 	}
 	dep, err := p.deployment(ff.targets.Region)
-	if errors.Is(err, errNoAccountResolved) {
+	if errors.Is(err, rollout.ErrNoAccountResolved) {
 		// Every account failed its own values: there is nothing to deploy, and each says why.
 		p.printParams(c.ErrOrStderr())
 		return nil, "", nil, failedError{msg: fmt.Sprintf("%d of %d accounts failed: no account has usable parameter values", len(accounts), len(accounts))}
@@ -135,7 +135,7 @@ func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput
 	}
 	// The runner's own checks (passphrase, backend, stack prefix, Pulumi CLI) come before any
 	// command runs: the deployment it will get needs the accounts' values, this one does not.
-	if _, _, err := in.fleet.runner(ctx, c, op, stateDeployment()); err != nil {
+	if _, _, err := in.fleet.runner(ctx, c, op, rollout.StateDeployment()); err != nil {
 		return err
 	}
 	accounts, err := in.fleet.targetAccounts(ctx)

@@ -45,7 +45,7 @@ func runDestroy(c *cobra.Command, in *destroyInput) error {
 			return usagef("destroy removes the vendor's access from every target account: pass --yes when not running on a terminal")
 		}
 	}
-	r, runDir, err := in.fleet.runner(ctx, c, rollout.OpDestroy, stateDeployment(), rollout.RemoveStacks(in.RemoveStacks))
+	r, runDir, err := in.fleet.runner(ctx, c, rollout.OpDestroy, rollout.StateDeployment(), rollout.RemoveStacks(in.RemoveStacks))
 	if err != nil {
 		return err
 	}

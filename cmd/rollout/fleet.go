@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,20 +13,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/byoc-access/byoc-access/components/program"
-	"github.com/byoc-access/byoc-access/iamstate/render"
-	"github.com/byoc-access/byoc-access/iamstate/snapshot"
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/rollout/targets"
-	"github.com/byoc-access/byoc-access/vendors/lint"
 )
 
 // targetFlags choose the accounts.
@@ -319,9 +311,8 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 	return r, runDir, nil
 }
 
-// vendorDeployment is the real vendor program for every account, checked first: the spec and
-// parameters are rendered once for a placeholder account, so bad input stops the run before
-// any account is touched.
+// vendorDeployment is rollout.VendorDeployment with the vendor flags' spec, parameters and
+// tags; bad input is a usage error.
 func vendorDeployment(vf *vendorFlags, region string) (rollout.Deployment, error) {
 	spec, params, err := vf.load()
 	if err != nil {
@@ -331,80 +322,18 @@ func vendorDeployment(vf *vendorFlags, region string) (rollout.Deployment, error
 	if err != nil {
 		return rollout.Deployment{}, err
 	}
-	if _, err := render.Render(spec, render.Options{AccountID: "000000000000", Region: region, Params: params, Tags: tags}); err != nil {
-		return rollout.Deployment{}, asUsage(err)
-	}
-	findings, err := lint.CheckSpec(spec, params)
-	if err != nil {
-		return rollout.Deployment{}, asUsage(err)
-	}
-	if err := lintBlocking(findings); err != nil {
-		return rollout.Deployment{}, err
-	}
-	specFile := ""
-	if vf.SpecFile != "" {
-		abs, err := filepath.Abs(vf.SpecFile)
-		if err != nil {
-			return rollout.Deployment{}, err
-		}
-		specFile = abs
-	}
-	specJSON, err := json.Marshal(spec)
-	if err != nil {
-		return rollout.Deployment{}, err
-	}
-	sum := sha256.Sum256(specJSON)
-	return rollout.Deployment{
-		Project:        program.Project,
-		Program:        program.Run,
-		NeedsAWSPlugin: true,
-		Version:        version + "+spec." + hex.EncodeToString(sum[:8]),
-		FingerprintKey: program.Project + ":" + program.KeyFingerprint,
-		StackConfig: func(a targets.Account) (map[string]string, error) {
-			return program.Config{Vendor: vf.Vendor, SpecFile: specFile, Params: params, AccountID: a.ID, Tags: tags}.StackConfig()
-		},
-		AdoptKey: program.Project + ":" + program.KeyAdopt,
-		// What the spec would create that already exists, read like verify reads it.
-		Existing: func(ctx context.Context, a targets.Account, cfg aws.Config) ([]string, error) {
-			want, err := render.Render(spec, render.Options{AccountID: a.ID, Region: region, Params: params, Tags: tags})
-			if err != nil {
-				return nil, err
-			}
-			got, err := snapshot.Take(ctx, iam.NewFromConfig(cfg), a.ID, snapshot.NamesOf(want))
-			if err != nil {
-				return nil, err
-			}
-			var out, blocked []string
-			for _, n := range program.SortedKeys(got.Roles) {
-				out = append(out, "role/"+n)
-				if w, g := want.Roles[n], got.Roles[n]; w.Path != g.Path {
-					blocked = append(blocked, fmt.Sprintf("role/%s has path %s where the spec has %s", n, g.Path, w.Path))
-				}
-			}
-			for _, n := range program.SortedKeys(got.Policies) {
-				out = append(out, "policy/"+n)
-				w, g := want.Policies[n], got.Policies[n]
-				if w.Path != g.Path {
-					blocked = append(blocked, fmt.Sprintf("policy/%s has path %s where the spec has %s", n, g.Path, w.Path))
-				}
-				if w.Description != g.Description {
-					blocked = append(blocked, fmt.Sprintf("policy/%s has description %q where the spec has %q", n, g.Description, w.Description))
-				}
-			}
-			if len(blocked) > 0 {
-				// IAM changes neither in place, so an import would need a replacement, which
-				// Pulumi refuses for a resource it is importing.
-				return nil, fmt.Errorf("cannot adopt what exists: %s; IAM cannot change a policy's description or an entity's path, "+
-					"so delete or rename these (or change the spec to match), then run up again", strings.Join(blocked, "; "))
-			}
-			return out, nil
-		},
-	}, nil
+	dep, err := rollout.VendorDeployment(rollout.VendorArgs{
+		Vendor: vf.Vendor, SpecFile: vf.SpecFile, Spec: spec, Params: params, Tags: tags, Region: region, Version: version,
+	})
+	return dep, deploymentError(err)
 }
 
-// stateDeployment is for operations that read or delete state and never run the program.
-func stateDeployment() rollout.Deployment {
-	return rollout.Deployment{Project: program.Project, Program: program.Run, NeedsAWSPlugin: true}
+// deploymentError makes rollout.VendorDeployment's bad-input errors usage errors (exit 2).
+func deploymentError(err error) error {
+	if errors.As(err, new(*rollout.SpecError)) || errors.As(err, new(*rollout.LintError)) {
+		return asUsage(err)
+	}
+	return err
 }
 
 // finish prints the report and turns failures into exit code 1.

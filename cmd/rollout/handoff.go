@@ -51,7 +51,7 @@ func runHandoff(c *cobra.Command, in *handoffInput) error {
 		return err
 	}
 	ctx := c.Context()
-	r, _, err := in.fleet.runner(ctx, c, rollout.OpStatus, stateDeployment())
+	r, _, err := in.fleet.runner(ctx, c, rollout.OpStatus, rollout.StateDeployment())
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/spf13/cobra"
 
@@ -153,10 +152,10 @@ func (p *fleetParams) flagsFor(accountID string) (*vendorFlags, error) {
 	return &vf, nil
 }
 
-// anySecret reports whether an account deploys a non-empty value of a secret parameter.
-func (p *fleetParams) anySecret(given map[string]any) bool {
-	for name := range p.secret {
-		if v, ok := given[name]; ok && fmt.Sprint(v) != "" {
+// anyResolved reports whether some account of the run has usable parameter values.
+func (p *fleetParams) anyResolved() bool {
+	for _, a := range p.order {
+		if _, err := p.given(a.ID); err == nil {
 			return true
 		}
 	}
@@ -304,76 +303,25 @@ func plural(ids []string, noun string) string {
 	return noun + "s " + strings.Join(ids, ", ")
 }
 
-// deployment is the vendor deployment with each account's own values: its stack config, the
-// secrets among them, and the look-up of existing resources, which names per account.
-// Checks (render and lint) run with a resolved account's values; nil when every account
-// failed its per-account values.
+// deployment is rollout.VendorDeployment with each account's own values: its stack config,
+// the secrets among them, and the look-up of existing resources, which names per account.
+// rollout.ErrNoAccountResolved when every account failed its per-account values.
 func (p *fleetParams) deployment(region string) (rollout.Deployment, error) {
-	var rep *vendorFlags
-	for _, a := range p.order {
-		if vf, err := p.flagsFor(a.ID); err == nil {
-			rep = vf
-			break
-		}
-	}
-	if rep == nil {
-		return rollout.Deployment{}, errNoAccountResolved
-	}
-	dep, err := vendorDeployment(rep, region)
-	if err != nil {
-		return dep, err
+	// A run in which every account failed its own values ends as failed accounts (exit 1,
+	// each saying why) before any flag that only the deployment reads (--tag) is looked at.
+	if !p.anyResolved() {
+		return rollout.Deployment{}, rollout.ErrNoAccountResolved
 	}
 	tags, err := p.vf.tags()
 	if err != nil {
-		return dep, err
+		return rollout.Deployment{}, err
 	}
-	specFile := ""
-	if p.vf.SpecFile != "" {
-		if specFile, err = filepath.Abs(p.vf.SpecFile); err != nil {
-			return dep, err
-		}
-	}
-	paramsKey := program.Project + ":" + program.KeyParams
-	config := func(a targets.Account) (map[string]string, bool, error) {
-		given, err := p.given(a.ID)
-		if err != nil {
-			return nil, false, err
-		}
-		kv, err := program.Config{Vendor: p.vf.Vendor, SpecFile: specFile, Params: given, AccountID: a.ID, Tags: tags}.StackConfig()
-		return kv, p.anySecret(given), err
-	}
-	// A secret parameter makes the whole params object a stack secret: the program reads it
-	// as one object, and a secret inside it must not reach the settings file in clear.
-	dep.StackConfig = func(a targets.Account) (map[string]string, error) {
-		kv, secret, err := config(a)
-		if err == nil && secret {
-			delete(kv, paramsKey)
-		}
-		return kv, err
-	}
-	dep.SecretConfig = func(a targets.Account) (map[string]string, error) {
-		kv, secret, err := config(a)
-		if err != nil || !secret || kv[paramsKey] == "" {
-			return nil, err
-		}
-		return map[string]string{paramsKey: kv[paramsKey]}, nil
-	}
-	dep.Existing = func(ctx context.Context, a targets.Account, cfg aws.Config) ([]string, error) {
-		vf, err := p.flagsFor(a.ID)
-		if err != nil {
-			// StackConfig reports it as the account's failure, before anything is created.
-			return nil, nil
-		}
-		d, err := vendorDeployment(vf, region)
-		if err != nil {
-			return nil, err
-		}
-		return d.Existing(ctx, a, cfg)
-	}
-	return dep, nil
+	dep, err := rollout.VendorDeployment(rollout.VendorArgs{
+		Vendor: p.vf.Vendor, SpecFile: p.vf.SpecFile, Spec: p.spec, Params: p.fleet, Tags: tags, Region: region, Version: version,
+		AccountParams: p.given, Accounts: p.order, Secret: p.secret,
+	})
+	return dep, deploymentError(err)
 }
-
-var errNoAccountResolved = errors.New("no account has usable parameter values")
 
 // printParams shows each account's own values and their source, secrets masked, and the
 // accounts whose values failed.

@@ -61,7 +61,7 @@ func runSync(c *cobra.Command, in *syncInput) error {
 			return err
 		}
 		// The runner's own checks come before any per-account command runs.
-		dep = stateDeployment()
+		dep = rollout.StateDeployment()
 	} else if dep, err = vendorDeployment(&vf, in.fleet.targets.Region); err != nil {
 		return err
 	}
