@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, newAccountsCmd) }
-
 type accountsInput struct {
 	targets targetFlags
 	Output  string

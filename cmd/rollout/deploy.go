@@ -14,14 +14,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
-func init() {
-	extraCommands = append(extraCommands,
-		func() *cobra.Command { return newDeployCmd(rollout.OpPreview) },
-		func() *cobra.Command { return newDeployCmd(rollout.OpUp) },
-		func() *cobra.Command { return newDeployCmd(rollout.OpDrift) },
-	)
-}
-
 type deployInput struct {
 	vendor vendorFlags
 	fleet  fleetFlags

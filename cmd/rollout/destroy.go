@@ -12,8 +12,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout"
 )
 
-func init() { extraCommands = append(extraCommands, newDestroyCmd) }
-
 type destroyInput struct {
 	fleet        fleetFlags
 	Yes          bool

@@ -13,8 +13,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout"
 )
 
-func init() { extraCommands = append(extraCommands, newHandoffCmd) }
-
 type handoffInput struct {
 	fleet fleetFlags
 	As    string

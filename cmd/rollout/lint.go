@@ -6,8 +6,6 @@ import (
 	"github.com/byoc-access/byoc-access/vendors/lint"
 )
 
-func init() { extraCommands = append(extraCommands, newLintCmd) }
-
 type lintInput struct {
 	vendor vendorFlags
 	Format string

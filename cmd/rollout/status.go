@@ -9,8 +9,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout"
 )
 
-func init() { extraCommands = append(extraCommands, newStatusCmd) }
-
 type statusInput struct {
 	fleet fleetFlags
 }

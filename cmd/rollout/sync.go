@@ -11,8 +11,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
-func init() { extraCommands = append(extraCommands, newSyncCmd) }
-
 type syncInput struct {
 	vendor vendorFlags
 	fleet  fleetFlags

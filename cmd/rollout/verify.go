@@ -26,8 +26,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
-func init() { extraCommands = append(extraCommands, newSnapshotCmd, newVerifyCmd) }
-
 // liveReader reads an account's IAM through the execution role.
 type liveReader struct {
 	base aws.Config
