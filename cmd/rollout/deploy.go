@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -69,33 +68,6 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 		return err
 	}
 	return finish(c, &in.fleet, rep, runDir)
-}
-
-// perAccountRunner resolves each account's own parameter values (running commands where a
-// source needs them, their stderr to the account's log in runDir) and returns the runner that
-// deploys them, with the run directory, where the values are written as params.json.
-func perAccountRunner(c *cobra.Command, op rollout.Operation, vf *vendorFlags, ff *fleetFlags, accounts []targets.Account, runDir string) (*rollout.Runner, string, *fleetParams, error) {
-	p, err := resolveParams(c.Context(), vf, ff, accounts, true, accountLog(runDir))
-	if err != nil {
-		return nil, "", nil, err
-	}
-	dep, err := p.deployment(ff.targets.Region)
-	if errors.Is(err, rollout.ErrNoAccountResolved) {
-		// Every account failed its own values: there is nothing to deploy, and each says why.
-		p.printParams(c.ErrOrStderr())
-		return nil, "", nil, failedError{msg: fmt.Sprintf("%d of %d accounts failed: no account has usable parameter values", len(accounts), len(accounts))}
-	}
-	if err != nil {
-		return nil, "", nil, err
-	}
-	r, runDir, err := ff.runner(c.Context(), c, op, dep)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if err := p.writeParamsFile(runDir); err != nil {
-		return nil, "", nil, fmt.Errorf("run directory: %w", err)
-	}
-	return r, runDir, p, nil
 }
 
 func runOp(ctx context.Context, r *rollout.Runner, op rollout.Operation, accounts []targets.Account) (*rollout.Report, error) {

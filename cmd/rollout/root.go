@@ -38,3 +38,12 @@ removed through the Pulumi Automation API.`,
 	)
 	return root
 }
+
+// noArgs rejects positional arguments as a usage error (exit 2), where cobra.NoArgs' error
+// would exit 1: a stray account ID on the command line is a typo, not a failed account.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q: choose accounts with --account, --ou or --accounts-file", c.CommandPath(), args[0])
+	}
+	return nil
+}
