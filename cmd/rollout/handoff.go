@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -85,9 +84,7 @@ func writeHandoff(out io.Writer, format string, hs []rollout.Handoff) error {
 		if hs == nil {
 			hs = []rollout.Handoff{}
 		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(hs)
+		return writeJSON(out, hs)
 	case "markdown":
 		fmt.Fprintln(out, "| Account | Name | Role | Role ARN | External ID |\n|---|---|---|---|---|")
 		for _, h := range hs {

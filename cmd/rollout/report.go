@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -62,4 +63,11 @@ func printTable(w io.Writer, rep *rollout.Report) {
 	if c.Changes != nil {
 		fmt.Fprintf(w, "resources: %s\n", rollout.TotalsText(c.Changes))
 	}
+}
+
+// writeJSON writes v as indented JSON, the form of every --output json (and --as json) report.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

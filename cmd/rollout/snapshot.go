@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -58,9 +57,7 @@ func runSnapshot(c *cobra.Command, in *snapshotInput) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(c.OutOrStdout())
-	enc.SetIndent("", "  ")
-	return enc.Encode(got)
+	return writeJSON(c.OutOrStdout(), got)
 }
 
 // oneAccountFlags are the vendor flags with one account's own values as --param flags.

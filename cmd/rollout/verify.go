@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -121,9 +120,7 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 		_, _ = c.OutOrStdout().Write(maskSecrets(buf.Bytes(), secrets))
 	}()
 	if in.fleet.Output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(w, out); err != nil {
 			return err
 		}
 	} else {
