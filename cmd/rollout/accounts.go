@@ -1,15 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 )
-
-func init() { extraCommands = append(extraCommands, newAccountsCmd) }
 
 type accountsInput struct {
 	targets targetFlags
@@ -40,9 +37,7 @@ func runAccounts(c *cobra.Command, in *accountsInput) error {
 	}
 	out := c.OutOrStdout()
 	if in.Output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return writeJSON(out, res)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tNAME\tOU\tSTATUS")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -13,14 +12,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
-
-func init() {
-	extraCommands = append(extraCommands,
-		func() *cobra.Command { return newDeployCmd(rollout.OpPreview) },
-		func() *cobra.Command { return newDeployCmd(rollout.OpUp) },
-		func() *cobra.Command { return newDeployCmd(rollout.OpDrift) },
-	)
-}
 
 type deployInput struct {
 	vendor vendorFlags
@@ -79,33 +70,6 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	return finish(c, &in.fleet, rep, runDir)
 }
 
-// perAccountRunner resolves each account's own parameter values (running commands where a
-// source needs them, their stderr to the account's log in runDir) and returns the runner that
-// deploys them, with the run directory, where the values are written as params.json.
-func perAccountRunner(c *cobra.Command, op rollout.Operation, vf *vendorFlags, ff *fleetFlags, accounts []targets.Account, runDir string) (*rollout.Runner, string, *fleetParams, error) {
-	p, err := resolveParams(c.Context(), vf, ff, accounts, true, accountLog(runDir))
-	if err != nil {
-		return nil, "", nil, err
-	}
-	dep, err := p.deployment(ff.targets.Region)
-	if errors.Is(err, errNoAccountResolved) {
-		// Every account failed its own values: there is nothing to deploy, and each says why.
-		p.printParams(c.ErrOrStderr())
-		return nil, "", nil, failedError{msg: fmt.Sprintf("%d of %d accounts failed: no account has usable parameter values", len(accounts), len(accounts))}
-	}
-	if err != nil {
-		return nil, "", nil, err
-	}
-	r, runDir, err := ff.runner(c.Context(), c, op, dep)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if err := p.writeParamsFile(runDir); err != nil {
-		return nil, "", nil, fmt.Errorf("run directory: %w", err)
-	}
-	return r, runDir, p, nil
-}
-
 func runOp(ctx context.Context, r *rollout.Runner, op rollout.Operation, accounts []targets.Account) (*rollout.Report, error) {
 	switch op {
 	case rollout.OpPreview:
@@ -135,7 +99,7 @@ func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput
 	}
 	// The runner's own checks (passphrase, backend, stack prefix, Pulumi CLI) come before any
 	// command runs: the deployment it will get needs the accounts' values, this one does not.
-	if _, _, err := in.fleet.runner(ctx, c, op, stateDeployment()); err != nil {
+	if _, _, err := in.fleet.runner(ctx, c, op, rollout.StateDeployment()); err != nil {
 		return err
 	}
 	accounts, err := in.fleet.targetAccounts(ctx)

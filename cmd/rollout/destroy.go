@@ -12,8 +12,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout"
 )
 
-func init() { extraCommands = append(extraCommands, newDestroyCmd) }
-
 type destroyInput struct {
 	fleet        fleetFlags
 	Yes          bool
@@ -45,7 +43,7 @@ func runDestroy(c *cobra.Command, in *destroyInput) error {
 			return usagef("destroy removes the vendor's access from every target account: pass --yes when not running on a terminal")
 		}
 	}
-	r, runDir, err := in.fleet.runner(ctx, c, rollout.OpDestroy, stateDeployment(), rollout.RemoveStacks(in.RemoveStacks))
+	r, runDir, err := in.fleet.runner(ctx, c, rollout.OpDestroy, rollout.StateDeployment(), rollout.RemoveStacks(in.RemoveStacks))
 	if err != nil {
 		return err
 	}

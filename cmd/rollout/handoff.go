@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/byoc-access/byoc-access/rollout"
 )
-
-func init() { extraCommands = append(extraCommands, newHandoffCmd) }
 
 type handoffInput struct {
 	fleet fleetFlags
@@ -51,7 +48,7 @@ func runHandoff(c *cobra.Command, in *handoffInput) error {
 		return err
 	}
 	ctx := c.Context()
-	r, _, err := in.fleet.runner(ctx, c, rollout.OpStatus, stateDeployment())
+	r, _, err := in.fleet.runner(ctx, c, rollout.OpStatus, rollout.StateDeployment())
 	if err != nil {
 		return err
 	}
@@ -87,9 +84,7 @@ func writeHandoff(out io.Writer, format string, hs []rollout.Handoff) error {
 		if hs == nil {
 			hs = []rollout.Handoff{}
 		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(hs)
+		return writeJSON(out, hs)
 	case "markdown":
 		fmt.Fprintln(out, "| Account | Name | Role | Role ARN | External ID |\n|---|---|---|---|---|")
 		for _, h := range hs {

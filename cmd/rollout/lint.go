@@ -1,14 +1,10 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/byoc-access/byoc-access/vendors/lint"
 )
-
-func init() { extraCommands = append(extraCommands, newLintCmd) }
 
 type lintInput struct {
 	vendor vendorFlags
@@ -73,18 +69,4 @@ func runLint(c *cobra.Command, in *lintInput) error {
 		}
 	}
 	return nil
-}
-
-// lintBlocking runs lint before a deploy; errors stop it, naming each problem.
-func lintBlocking(fs []lint.Finding) error {
-	var errs []string
-	for _, f := range fs {
-		if f.Severity == lint.Error {
-			errs = append(errs, f.Rule+" "+f.Message)
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return usagef("the vendor spec fails lint, so nothing was deployed:\n  %s\n(run `rollout lint` for details)", strings.Join(errs, "\n  "))
 }

@@ -1,5 +1,13 @@
-// Command rollout grants a BYOC vendor its access across the accounts of an AWS Organization:
-// it renders, plans, deploys, verifies and removes one Pulumi stack per member account.
+// Command rollout grants a BYOC vendor its IAM access across the accounts of an AWS
+// Organization, one Pulumi stack per member account; the work is package rollout's
+// (rollout.VendorDeployment, rollout.New), and this command adds flags, output and exit codes.
+// Its commands, listed in root.go: accounts shows what the target filters select; vendors,
+// lint and render show, check and render a vendor spec; plan, up and drift preview, deploy and
+// re-check every target account; status and handoff read what state holds; verify and
+// snapshot compare with or print live IAM; sync keeps an organization onboarded on a schedule;
+// destroy offboards; unlock clears stack locks that killed runs left. Exit codes: 0 when all
+// succeeded; 1 when an account failed or drifted, lint found errors, the run was interrupted,
+// or anything else went wrong; 2 for bad usage or input, found before any account is touched.
 package main
 
 import (

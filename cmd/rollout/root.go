@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/byoc-access/byoc-access/rollout"
 )
 
 func newRootCmd() *cobra.Command {
@@ -17,15 +19,31 @@ removed through the Pulumi Automation API.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
 	})
+	// Every command, in one place, in the order help lists them (alphabetical: cobra sorts).
 	root.AddCommand(
+		newAccountsCmd(),
+		newDestroyCmd(),
+		newDeployCmd(rollout.OpDrift),
+		newHandoffCmd(),
+		newLintCmd(),
+		newDeployCmd(rollout.OpPreview), // plan
 		newRenderCmd(),
+		newSnapshotCmd(),
+		newStatusCmd(),
+		newSyncCmd(),
+		newUnlockCmd(),
+		newDeployCmd(rollout.OpUp),
 		newVendorsCmd(),
+		newVerifyCmd(),
 	)
-	for _, add := range extraCommands {
-		root.AddCommand(add())
-	}
 	return root
 }
 
-// extraCommands lets each subcommand file register itself, so commands stay one file each.
-var extraCommands []func() *cobra.Command
+// noArgs rejects positional arguments as a usage error (exit 2), where cobra.NoArgs' error
+// would exit 1: a stray account ID on the command line is a typo, not a failed account.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q: choose accounts with --account, --ou or --accounts-file", c.CommandPath(), args[0])
+	}
+	return nil
+}

@@ -9,8 +9,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout"
 )
 
-func init() { extraCommands = append(extraCommands, newStatusCmd) }
-
 type statusInput struct {
 	fleet fleetFlags
 }
@@ -61,7 +59,7 @@ func readStatus(c *cobra.Command, f *fleetFlags) (*rollout.Report, string, error
 	if err := f.check(); err != nil {
 		return nil, "", err
 	}
-	r, runDir, err := f.runner(ctx, c, rollout.OpStatus, stateDeployment())
+	r, runDir, err := f.runner(ctx, c, rollout.OpStatus, rollout.StateDeployment())
 	if err != nil {
 		return nil, "", err
 	}

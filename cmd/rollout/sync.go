@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -10,8 +9,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
-
-func init() { extraCommands = append(extraCommands, newSyncCmd) }
 
 type syncInput struct {
 	vendor vendorFlags
@@ -61,7 +58,7 @@ func runSync(c *cobra.Command, in *syncInput) error {
 			return err
 		}
 		// The runner's own checks come before any per-account command runs.
-		dep = stateDeployment()
+		dep = rollout.StateDeployment()
 	} else if dep, err = vendorDeployment(&vf, in.fleet.targets.Region); err != nil {
 		return err
 	}
@@ -103,9 +100,7 @@ func runSync(c *cobra.Command, in *syncInput) error {
 	}
 	out := c.OutOrStdout()
 	if in.fleet.Output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(out, rep); err != nil {
 			return err
 		}
 	} else {

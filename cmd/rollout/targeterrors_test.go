@@ -109,13 +109,13 @@ func TestMissingPulumiCLIIsNotUsage(t *testing.T) {
 	c := &cobra.Command{}
 	f := &fleetFlags{Backend: "file://" + t.TempDir(), RunDir: t.TempDir(), MaxFailures: "0"}
 
-	_, _, err := f.runner(context.Background(), c, rollout.OpStatus, stateDeployment())
+	_, _, err := f.runner(context.Background(), c, rollout.OpStatus, rollout.StateDeployment())
 	require.ErrorAs(t, err, new(*pulumicli.NotFoundError))
 	require.False(t, errors.As(err, new(usageError)), "a missing CLI is not the command line's fault: %v", err)
 	require.Equal(t, exitUnknown, codeOf(err))
 
 	f.StackPrefix = "no spaces"
-	_, _, err = f.runner(context.Background(), c, rollout.OpStatus, stateDeployment())
+	_, _, err = f.runner(context.Background(), c, rollout.OpStatus, rollout.StateDeployment())
 	require.True(t, errors.As(err, new(usageError)), "a bad flag is: %v", err)
 	require.Equal(t, exitUsage, codeOf(err))
 }

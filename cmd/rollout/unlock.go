@@ -13,8 +13,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout/backend/locks"
 )
 
-func init() { extraCommands = append(extraCommands, newUnlockCmd) }
-
 type unlockInput struct {
 	Backend   string
 	OlderThan time.Duration

@@ -2,160 +2,18 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/byoc-access/byoc-access/iamstate"
-	"github.com/byoc-access/byoc-access/iamstate/render"
-	"github.com/byoc-access/byoc-access/iamstate/snapshot"
 	"github.com/byoc-access/byoc-access/iamstate/verify"
-	"github.com/byoc-access/byoc-access/rollout/access"
-	"github.com/byoc-access/byoc-access/rollout/targets"
 )
-
-func init() { extraCommands = append(extraCommands, newSnapshotCmd, newVerifyCmd) }
-
-// liveReader reads an account's IAM through the execution role.
-type liveReader struct {
-	base aws.Config
-	role access.ExecutionRole
-	// direct reads with the base credentials, for an account they already act in.
-	direct bool
-}
-
-func (l liveReader) iam(accountID string) *iam.Client {
-	if l.direct {
-		return iam.NewFromConfig(l.base)
-	}
-	return iam.NewFromConfig(l.role.Credentials(l.base, sts.NewFromConfig(l.base), l.role.Partition, accountID))
-}
-
-// kmsKeyARN resolves a KMS key ID or alias (alias/aws/ebs) to its key ARN in the account, as
-// the vendor's module does at deploy time, so verify compares real ARNs; "" leaves render's
-// placeholder when the key cannot be read.
-func (l liveReader) kmsKeyARN(ctx context.Context, accountID string) func(string) string {
-	cfg := l.base
-	if !l.direct {
-		cfg = l.role.Credentials(l.base, sts.NewFromConfig(l.base), l.role.Partition, accountID)
-	}
-	client := kms.NewFromConfig(cfg)
-	return func(keyID string) string {
-		out, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyID)})
-		if err != nil || out.KeyMetadata == nil {
-			return ""
-		}
-		return aws.ToString(out.KeyMetadata.Arn)
-	}
-}
-
-func (l liveReader) snapshot(ctx context.Context, want *iamstate.Account) (*iamstate.Account, error) {
-	got, err := snapshot.Take(ctx, l.iam(want.AccountID), want.AccountID, snapshot.NamesOf(want))
-	if err != nil && access.IsAccessDenied(err) {
-		return nil, fmt.Errorf("account %s: read IAM through %s: %s", want.AccountID, l.role.RoleARN(l.role.Partition, want.AccountID), access.Reason(err))
-	}
-	return got, err
-}
-
-type snapshotInput struct {
-	vendor    vendorFlags
-	fleet     fleetFlags
-	AccountID string
-	Direct    bool
-}
-
-func newSnapshotCmd() *cobra.Command {
-	in := &snapshotInput{}
-	c := &cobra.Command{
-		Use:   "snapshot --account-id ID --vendor NAME|--spec FILE [--param k=v ...]",
-		Short: "Print the live IAM state of the vendor's roles and policies in an account, as render prints it",
-		Args:  cobra.NoArgs,
-		RunE:  func(c *cobra.Command, _ []string) error { return runSnapshot(c, in) },
-	}
-	in.vendor.register(c)
-	in.vendor.registerPerAccount(c)
-	in.fleet.register(c)
-	c.Flags().StringVar(&in.AccountID, "account-id", "", "the account to read")
-	c.Flags().BoolVar(&in.Direct, "direct", false, "read with the current credentials instead of assuming the execution role")
-	return c
-}
-
-func runSnapshot(c *cobra.Command, in *snapshotInput) error {
-	ctx := c.Context()
-	if err := targets.ValidateAccountID(in.AccountID); err != nil {
-		return usagef("--account-id: %v", err)
-	}
-	if err := in.fleet.check(); err != nil {
-		return err
-	}
-	base, err := in.fleet.aws(ctx)
-	if err != nil {
-		return err
-	}
-	reader := liveReader{base: base, role: in.fleet.role(), direct: in.Direct}
-	vf, err := oneAccountFlags(ctx, &in.vendor, in.AccountID, in.fleet.targets.AccountsFile, in.fleet.targets.Region, c.ErrOrStderr())
-	if err != nil {
-		return err
-	}
-	want, err := renderFor(vf, in.AccountID, in.fleet.targets.Region, reader.kmsKeyARN(ctx, in.AccountID))
-	if err != nil {
-		return err
-	}
-	got, err := reader.snapshot(ctx, want)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(c.OutOrStdout())
-	enc.SetIndent("", "  ")
-	return enc.Encode(got)
-}
-
-// oneAccountFlags are the vendor flags with one account's own values as --param flags.
-func oneAccountFlags(ctx context.Context, vf *vendorFlags, accountID, accountsFile, region string, stderr io.Writer) (*vendorFlags, error) {
-	p, err := oneAccountParams(ctx, vf, accountID, accountsFile, region, stderr)
-	if err != nil {
-		return nil, err
-	}
-	return p.flagsFor(accountID)
-}
-
-func renderFor(vf *vendorFlags, accountID, region string, kmsKeyARN func(string) string) (*iamstate.Account, error) {
-	spec, params, err := vf.load()
-	if err != nil {
-		return nil, err
-	}
-	tags, err := vf.tags()
-	if err != nil {
-		return nil, err
-	}
-	lookup := kmsKeyARN
-	if lookup != nil {
-		// Fall back to render's visible placeholder when the account's key cannot be read.
-		lookup = func(keyID string) string {
-			if arn := kmsKeyARN(keyID); arn != "" {
-				return arn
-			}
-			return fmt.Sprintf("arn:aws:kms:%s:%s:key/LOOKUP(%s)", region, accountID, keyID)
-		}
-	}
-	state, err := render.Render(spec, render.Options{AccountID: accountID, Region: region, Params: params, Tags: tags, KMSKeyARN: lookup})
-	if err != nil {
-		return nil, asUsage(err)
-	}
-	return state, nil
-}
 
 type verifyInput struct {
 	vendor vendorFlags
@@ -262,9 +120,7 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 		_, _ = c.OutOrStdout().Write(maskSecrets(buf.Bytes(), secrets))
 	}()
 	if in.fleet.Output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(w, out); err != nil {
 			return err
 		}
 	} else {
