@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/vendors"
 )
 
@@ -101,11 +102,11 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 		return nil, fmt.Errorf("VendorAccess %s: a vendor spec is required (vendors.Preset or vendors.LoadFile)", name)
 	}
 	if args.AccountID != "" {
-		if err := validateAccountID(args.AccountID); err != nil {
+		if err := validate.AccountID(args.AccountID); err != nil {
 			return nil, fmt.Errorf("VendorAccess %s: accountId: %w", name, err)
 		}
 	}
-	if err := validateTags(args.Tags); err != nil {
+	if err := validate.Tags(args.Tags); err != nil {
 		return nil, fmt.Errorf("VendorAccess %s: tags: %w", name, err)
 	}
 	// Validate everything that does not depend on the real account before registering.
@@ -361,26 +362,4 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func validateAccountID(id string) error {
-	if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
-		return fmt.Errorf("%q: an AWS account ID is exactly 12 digits", id)
-	}
-	return nil
-}
-
-func validateTags(tags map[string]string) error {
-	for k, v := range tags {
-		if k == "" || len(k) > 128 {
-			return fmt.Errorf("key %q must be 1 to 128 characters", k)
-		}
-		if strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return fmt.Errorf("key %q: the aws: prefix is reserved by AWS", k)
-		}
-		if len(v) > 256 {
-			return fmt.Errorf("%q: a tag value is at most 256 characters", k)
-		}
-	}
-	return nil
 }

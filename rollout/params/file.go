@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -69,8 +70,8 @@ func LoadFile(path string) (*File, error) {
 
 // add records one account's values, rejecting a bad or repeated account ID.
 func (f *File) add(id, where string, vals map[string]Value) error {
-	if err := targets.ValidateAccountID(id); err != nil {
-		return fmt.Errorf("%s: %s: %v", f.Path, where, err)
+	if err := validate.AccountID(id); err != nil {
+		return fmt.Errorf("%s: %s: %w", f.Path, where, err)
 	}
 	if _, dup := f.Accounts[id]; dup {
 		return fmt.Errorf("%s: %s: account %s is listed twice", f.Path, where, id)

@@ -16,6 +16,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
 // LoadAccountsFile reads target accounts from a CSV file (header id,name,ou_path,email,tags
@@ -46,8 +48,9 @@ func LoadAccountsFile(path string) ([]Account, error) {
 	seen := map[string]string{}
 	accounts := make([]Account, 0, len(entries))
 	for _, e := range entries {
-		if err := ValidateAccountID(e.ID); err != nil {
-			return nil, &InputError{Field: "id", Value: e.ID, File: name, Where: e.where, Problem: fmt.Sprintf("id %q", e.ID), Fix: "an AWS account ID is exactly 12 digits"}
+		var bad *validate.Error
+		if errors.As(validate.AccountID(e.ID), &bad) {
+			return nil, &InputError{Field: "id", Value: e.ID, File: name, Where: e.where, Problem: fmt.Sprintf("id %q", e.ID), Fix: bad.Fix}
 		}
 		if prev, dup := seen[e.ID]; dup {
 			return nil, &InputError{Field: "id", Value: e.ID, File: name, Where: e.where, Problem: fmt.Sprintf("id %s is already listed at %s", e.ID, prev)}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -16,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
 // Account is one AWS account a rollout may act on, with what the organization says about it.
@@ -94,15 +95,15 @@ type Organizations interface {
 	DescribeOrganization(ctx context.Context, in *organizations.DescribeOrganizationInput, optFns ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
 }
 
-var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
-
 // ValidateAccountID checks that id is an AWS account ID (12 digits), so that a typo is caught
-// before it reaches an API call or a role ARN.
+// before it reaches an API call or a role ARN. The rule is validate.AccountID's; this names no
+// flag (Field is "account ID"), and callers that know the flag set it.
 func ValidateAccountID(id string) error {
-	if !accountIDPattern.MatchString(id) {
-		return &InputError{Field: "account ID", Value: id, Problem: fmt.Sprintf("account ID %q", id), Fix: "an AWS account ID is exactly 12 digits"}
+	var bad *validate.Error
+	if !errors.As(validate.AccountID(id), &bad) {
+		return nil
 	}
-	return nil
+	return &InputError{Field: bad.Rule, Value: id, Problem: fmt.Sprintf("%s %q", bad.Rule, id), Fix: bad.Fix}
 }
 
 // Validate checks the filter's own values, so that bad flags fail before any API call.
