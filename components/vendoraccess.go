@@ -6,7 +6,8 @@ package components
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -259,12 +260,7 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 				return nil, err
 			}
 		}
-		inlineNames := make([]string, 0, len(r.InlinePolicies))
-		for n := range r.InlinePolicies {
-			inlineNames = append(inlineNames, n)
-		}
-		sort.Strings(inlineNames)
-		for _, n := range inlineNames {
+		for _, n := range slices.Sorted(maps.Keys(r.InlinePolicies)) {
 			doc, err := json.Marshal(r.InlinePolicies[n])
 			if err != nil {
 				return nil, fmt.Errorf("VendorAccess %s: role %s: inline policy %s: %w", name, r.Name, n, err)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/byoc-access/byoc-access/iamstate"
@@ -230,7 +229,7 @@ func allowedActions(doc any) []string {
 			set[a] = true
 		}
 	}
-	return setList(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 func principals(doc any) []string {
@@ -247,7 +246,7 @@ func principals(doc any) []string {
 			}
 		}
 	}
-	return setList(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // conditions flattens every condition to "Sid: test variable=value" items.
@@ -265,7 +264,7 @@ func conditions(doc any) []string {
 			}
 		}
 	}
-	return setList(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 func filter(items []string, sub string) []string {
@@ -303,24 +302,15 @@ func diff(a, b []string) (onlyA, onlyB []string) {
 	for _, x := range b {
 		inB[x] = true
 	}
-	for _, x := range setList(inA) {
+	for _, x := range slices.Sorted(maps.Keys(inA)) {
 		if !inB[x] {
 			onlyA = append(onlyA, x)
 		}
 	}
-	for _, x := range setList(inB) {
+	for _, x := range slices.Sorted(maps.Keys(inB)) {
 		if !inA[x] {
 			onlyB = append(onlyB, x)
 		}
 	}
 	return onlyA, onlyB
-}
-
-func setList(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -403,11 +405,7 @@ func (o *org) resolveOU(ref string) (string, error) {
 	if id, ok := o.byPath[normalizePath(ref)]; ok {
 		return id, nil
 	}
-	known := make([]string, 0, len(o.byPath))
-	for p := range o.byPath {
-		known = append(known, p)
-	}
-	sort.Strings(known)
+	known := slices.Sorted(maps.Keys(o.byPath))
 	if len(known) > 10 {
 		known = append(known[:10], "...")
 	}
