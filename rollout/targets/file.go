@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -285,67 +284,4 @@ func yamlLine(file *ast.File, query string) int {
 		return 0
 	}
 	return n.GetToken().Position.Line
-}
-
-// ApplyFilter applies a filter to accounts that came from a file. Without the organization
-// there are no OU IDs and no OU tree: OUs match by OU path prefix ("Root/Workloads" selects
-// "Root/Workloads/Prod"), and an OU or account the filter names must be in the file, so that
-// a typo fails instead of silently selecting or excluding nothing.
-func ApplyFilter(accounts []Account, f Filter) (Result, error) {
-	if err := f.Validate(); err != nil {
-		return Result{}, err
-	}
-	inFile := map[string]bool{}
-	for _, a := range accounts {
-		inFile[a.ID] = true
-	}
-	for _, id := range f.Accounts {
-		if !inFile[id] {
-			return Result{}, &InputError{Field: "--account", Value: id, Problem: fmt.Sprintf("account %s is not in the accounts file", id), Fix: "check --account"}
-		}
-	}
-	under := func(a Account, prefix string) bool {
-		p := normalizePath(a.OUPath)
-		return p == prefix || strings.HasPrefix(p, prefix+"/")
-	}
-	paths := func(refs []string) (map[string]bool, error) {
-		out := map[string]bool{}
-		for _, ref := range refs {
-			if id := strings.TrimSpace(ref); strings.HasPrefix(id, "ou-") || strings.HasPrefix(id, "r-") {
-				return nil, &InputError{Field: "--ou", Value: ref, Problem: fmt.Sprintf("OU %q", ref), Fix: "an accounts file has no OU IDs: give the OU's path, e.g. Root/Workloads"}
-			}
-			p := normalizePath(ref)
-			found := false
-			for _, a := range accounts {
-				if under(a, p) {
-					found = true
-					break
-				}
-			}
-			if !found {
-				return nil, &InputError{Field: "--ou", Value: ref, Problem: fmt.Sprintf("unknown OU %q", ref), Fix: "no account in the accounts file is in it (check ou_path/ouPath)"}
-			}
-			out[p] = true
-		}
-		return out, nil
-	}
-	include, err := paths(f.OUs)
-	if err != nil {
-		return Result{}, inField(err, "--ou")
-	}
-	exclude, err := paths(f.ExcludeOUs)
-	if err != nil {
-		return Result{}, inField(err, "--exclude-ou")
-	}
-	inOU := func(a Account, ous map[string]bool) bool {
-		for p := range ous {
-			if under(a, p) {
-				return true
-			}
-		}
-		return false
-	}
-	sorted := append([]Account(nil), accounts...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
-	return classify(selected(sorted, f, inOU, include), f, inOU, exclude), nil
 }
