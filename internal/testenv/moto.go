@@ -225,3 +225,16 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// RetryingConfig is the SDK config the project uses in production (access.NewAWSConfig, with
+// its retryer), pointed at endpoint (moto, or a fault proxy in front of it).
+func RetryingConfig(t testing.TB, endpoint string) aws.Config {
+	t.Helper()
+	cfg, err := access.NewAWSConfig(context.Background(), Region,
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")),
+		config.WithBaseEndpoint(endpoint))
+	if err != nil {
+		t.Fatalf("aws config: %v", err)
+	}
+	return cfg
+}
