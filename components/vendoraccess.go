@@ -1,6 +1,3 @@
-// Package components holds the VendorAccess Pulumi component: the IAM policies, permission
-// boundary and roles that grant one BYOC vendor its access to one AWS account, as its vendor
-// spec says. Other Pulumi Go programs import it directly.
 package components
 
 import (

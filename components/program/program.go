@@ -1,6 +1,3 @@
-// Package program is the Pulumi program that grants one vendor its access to one account from
-// stack configuration. `pulumi up` runs it through main.go, and the rollout runs the very same
-// function inline through the Automation API, so there is one code path.
 package program
 
 import (

@@ -1,7 +1,3 @@
-// Package render computes the IAM state a vendor spec creates in an account by running the
-// real VendorAccess component under Pulumi mocks: what security teams review before access
-// is granted, and what verify compares with live accounts. There is no second implementation
-// of the spec here, only a reading of what the component registered.
 package render
 
 import (

@@ -1,6 +1,3 @@
-// Package snapshot reads a vendor's live IAM roles and managed policies from an account, in
-// the same shape render prints, so the two can be compared whether the access was created by
-// byoc-access, the console, CloudFormation or Terraform.
 package snapshot
 
 import (

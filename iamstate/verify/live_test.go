@@ -133,7 +133,7 @@ func TestStreamNativeModuleSetupVerifiesClean(t *testing.T) {
 	aws := newAWSCLI(t, m)
 
 	// Create the StreamNative roles and policies as the module does, from what render says the
-	// module creates (the conformance tests prove render equals the module's data).
+	// module creates (the preset tests in vendors/presets prove render equals the module's data).
 	params := map[string]any{
 		"external_id":      "o-abcde",
 		"ebs_kms_key_arns": []any{"arn:aws:kms:us-east-1:" + motoAccount + ":key/ebs"},

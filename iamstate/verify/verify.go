@@ -1,7 +1,3 @@
-// Package verify compares what a vendor spec says an account should grant (render) with what
-// the account grants (snapshot), and names each difference: a missing role, a trust policy
-// that trusts one more principal or lost its external ID condition, actions added to a
-// policy, an attachment or boundary gone, tags changed.
 package verify
 
 import (

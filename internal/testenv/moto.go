@@ -1,5 +1,3 @@
-// Package testenv starts the real AWS API emulator (moto) for tests, so that every AWS call
-// the project makes itself is exercised through the real SDK clients.
 package testenv
 
 import (

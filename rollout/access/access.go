@@ -1,6 +1,3 @@
-// Package access gets the rollout into each target account: it names the execution role to
-// assume there, assumes it through STS, and proves access with a preflight before anything is
-// deployed.
 package access
 
 import (

@@ -1,6 +1,3 @@
-// Package backend reads and writes objects in a DIY Pulumi state backend (file:// or
-// s3://) directly, for the small things the rollout keeps beside the state (fingerprints) and
-// for finding stale locks, without starting a CLI process.
 package backend
 
 import (

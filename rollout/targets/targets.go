@@ -1,6 +1,3 @@
-// Package targets decides which AWS accounts a rollout acts on: the member accounts of an AWS
-// Organization, found through the Organizations API and narrowed by OU, account, tag and
-// exclusion filters, or a list of accounts from a file for users without Organizations access.
 package targets
 
 // Account is one AWS account a rollout may act on, with what the organization says about it.
