@@ -193,8 +193,8 @@ func (f *File) parseCSV(data []byte) error {
 			idCol = i
 			continue
 		}
-		if len(h) >= len(targets.ParamColumnPrefix) && strings.EqualFold(h[:len(targets.ParamColumnPrefix)], targets.ParamColumnPrefix) {
-			h = strings.TrimSpace(h[len(targets.ParamColumnPrefix):])
+		if p, ok := targets.ParamColumn(h); ok {
+			h = p
 		}
 		if h == "" {
 			return fmt.Errorf("%s: row 1: column %d has no name: want a parameter name such as external_id", f.Path, i+1)

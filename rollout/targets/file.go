@@ -77,6 +77,18 @@ var csvColumns = []string{"id", "name", "ou_path", "email", "tags"}
 // per account: param:external_id. An empty cell leaves the parameter to other sources.
 const ParamColumnPrefix = "param:"
 
+// ParamColumn reads a CSV header cell that names a vendor parameter's column: param:NAME, the
+// prefix in any case, as spreadsheets capitalise it. It returns NAME, trimmed and in its own
+// case (it must match the spec's), or false for any other column. Accounts files and
+// parameters files both read such columns.
+func ParamColumn(header string) (string, bool) {
+	h := strings.TrimSpace(header)
+	if len(h) < len(ParamColumnPrefix) || !strings.EqualFold(h[:len(ParamColumnPrefix)], ParamColumnPrefix) {
+		return "", false
+	}
+	return strings.TrimSpace(h[len(ParamColumnPrefix):]), true
+}
+
 var paramNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func parseCSV(name string, data []byte) ([]fileEntry, error) {
@@ -101,9 +113,7 @@ func parseCSV(name string, data []byte) ([]fileEntry, error) {
 	paramCols := map[string]int{} // parameter name -> column
 	for i, h := range header {
 		h = strings.TrimSpace(h)
-		if len(h) >= len(ParamColumnPrefix) && strings.EqualFold(h[:len(ParamColumnPrefix)], ParamColumnPrefix) {
-			// Parameter names keep their case: they must match the spec's.
-			p := strings.TrimSpace(h[len(ParamColumnPrefix):])
+		if p, ok := ParamColumn(h); ok {
 			if !paramNamePattern.MatchString(p) {
 				return nil, &InputError{Field: "header", Value: h, File: name, Where: "row 1", Problem: fmt.Sprintf("column %q: want param:NAME with NAME a vendor parameter such as external_id", h)}
 			}
