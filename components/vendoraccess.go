@@ -1,12 +1,10 @@
-// Package components holds the VendorAccess Pulumi component: the IAM policies, permission
-// boundary and roles that grant one BYOC vendor its access to one AWS account, as its vendor
-// spec says. Other Pulumi Go programs import it directly.
 package components
 
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -14,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/vendors"
 )
 
@@ -101,11 +100,11 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 		return nil, fmt.Errorf("VendorAccess %s: a vendor spec is required (vendors.Preset or vendors.LoadFile)", name)
 	}
 	if args.AccountID != "" {
-		if err := validateAccountID(args.AccountID); err != nil {
+		if err := validate.AccountID(args.AccountID); err != nil {
 			return nil, fmt.Errorf("VendorAccess %s: accountId: %w", name, err)
 		}
 	}
-	if err := validateTags(args.Tags); err != nil {
+	if err := validate.Tags(args.Tags); err != nil {
 		return nil, fmt.Errorf("VendorAccess %s: tags: %w", name, err)
 	}
 	// Validate everything that does not depend on the real account before registering.
@@ -258,12 +257,7 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 				return nil, err
 			}
 		}
-		inlineNames := make([]string, 0, len(r.InlinePolicies))
-		for n := range r.InlinePolicies {
-			inlineNames = append(inlineNames, n)
-		}
-		sort.Strings(inlineNames)
-		for _, n := range inlineNames {
+		for _, n := range slices.Sorted(maps.Keys(r.InlinePolicies)) {
 			doc, err := json.Marshal(r.InlinePolicies[n])
 			if err != nil {
 				return nil, fmt.Errorf("VendorAccess %s: role %s: inline policy %s: %w", name, r.Name, n, err)
@@ -294,52 +288,6 @@ func Construct(ctx *pulumi.Context, name string, args *VendorAccessArgs, opts ..
 	return va, nil
 }
 
-// attachmentName is one role attachment's logical name, and the name an earlier release gave
-// it, when stacks deployed then must be told about it.
-type attachmentName struct {
-	att   vendors.RoleAttachment
-	name  string
-	alias string
-}
-
-// attachmentNames names a role's attachments uniquely, after the role's IAM name and the
-// policy's: a spec policy's IAM name, or a managed policy's whole ARN. Earlier releases named
-// them after the role's and policy's spec IDs, and a managed policy after the ARN's last
-// segment only, so "arn:aws:iam::aws:policy/X" and "arn:aws:iam::123456789012:policy/X", or a
-// spec policy with ID "X" and a managed policy named X, gave two resources one URN and the
-// update failed; and renaming a spec ID replaced the attachment: created (a no-op, the policy
-// is already attached), then the old one deleted, which detaches the policy.
-//
-// Each renamed attachment carries its old name as an alias, so the engine carries its state
-// over, but only when the old name was unambiguous: a name two attachments shared could not
-// have been deployed (the duplicate URN failed the update), and the engine refuses two
-// resources aliasing one URN. (URN names may hold "::", so an ARN is used as is.)
-func attachmentNames(prefix, oldPrefix string, atts []vendors.RoleAttachment, g *vendors.Grant) []attachmentName {
-	oldName := func(a vendors.RoleAttachment) string {
-		if a.PolicyID != "" {
-			return oldPrefix + a.PolicyID
-		}
-		return oldPrefix + a.ARN[strings.LastIndex(a.ARN, "/")+1:]
-	}
-	uses := map[string]int{}
-	for _, a := range atts {
-		uses[oldName(a)]++
-	}
-	out := make([]attachmentName, 0, len(atts))
-	for _, a := range atts {
-		n := attachmentName{att: a, name: prefix + a.ARN}
-		if a.PolicyID != "" {
-			p, _ := g.Policy(a.PolicyID)
-			n.name = prefix + p.Name
-		}
-		if old := oldName(a); uses[old] == 1 && old != n.name {
-			n.alias = old
-		}
-		out = append(out, n)
-	}
-	return out
-}
-
 func policyIDByName(g *vendors.Grant, name string) string {
 	for _, p := range g.Policies {
 		if p.Name == name {
@@ -361,26 +309,4 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func validateAccountID(id string) error {
-	if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
-		return fmt.Errorf("%q: an AWS account ID is exactly 12 digits", id)
-	}
-	return nil
-}
-
-func validateTags(tags map[string]string) error {
-	for k, v := range tags {
-		if k == "" || len(k) > 128 {
-			return fmt.Errorf("key %q must be 1 to 128 characters", k)
-		}
-		if strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return fmt.Errorf("key %q: the aws: prefix is reserved by AWS", k)
-		}
-		if len(v) > 256 {
-			return fmt.Errorf("%q: a tag value is at most 256 characters", k)
-		}
-	}
-	return nil
 }

@@ -1,6 +1,3 @@
-// Package iamstate is the JSON shape of a vendor's IAM footprint in one account: what
-// `rollout render` prints from the spec, and what `rollout snapshot` reads from a live
-// account, so the two can be compared field for field.
 package iamstate
 
 import (

@@ -1,12 +1,10 @@
-// Package program is the Pulumi program that grants one vendor its access to one account from
-// stack configuration. `pulumi up` runs it through main.go, and the rollout runs the very same
-// function inline through the Automation API, so there is one code path.
 package program
 
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -192,10 +190,5 @@ func jsonText(v any) (string, error) {
 
 // SortedKeys returns a map's keys in order, for stable output.
 func SortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(m))
 }

@@ -1,7 +1,3 @@
-// Package render computes the IAM state a vendor spec creates in an account by running the
-// real VendorAccess component under Pulumi mocks: what security teams review before access
-// is granted, and what verify compares with live accounts. There is no second implementation
-// of the spec here, only a reading of what the component registered.
 package render
 
 import (
@@ -13,6 +9,7 @@ import (
 
 	"github.com/byoc-access/byoc-access/components"
 	"github.com/byoc-access/byoc-access/iamstate"
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/vendors"
 )
 
@@ -33,7 +30,7 @@ type Options struct {
 
 // Render runs the component under mocks and returns the IAM state it would create.
 func Render(spec *vendors.VendorSpec, opts Options) (*iamstate.Account, error) {
-	if err := validAccount(opts.AccountID); err != nil {
+	if err := validate.AccountID(opts.AccountID); err != nil {
 		return nil, err
 	}
 	m := NewMocks(opts.AccountID, opts.Partition, opts.Region)
@@ -51,18 +48,6 @@ func Render(spec *vendors.VendorSpec, opts Options) (*iamstate.Account, error) {
 		return nil, err
 	}
 	return FromResources(opts.AccountID, m.Resources())
-}
-
-func validAccount(id string) error {
-	if len(id) != 12 {
-		return fmt.Errorf("account ID %q: an AWS account ID is exactly 12 digits", id)
-	}
-	for _, c := range id {
-		if c < '0' || c > '9' {
-			return fmt.Errorf("account ID %q: an AWS account ID is exactly 12 digits", id)
-		}
-	}
-	return nil
 }
 
 // FromResources turns recorded IAM resource registrations into the IAM state they create.

@@ -1,6 +1,3 @@
-// Package snapshot reads a vendor's live IAM roles and managed policies from an account, in
-// the same shape render prints, so the two can be compared whether the access was created by
-// byoc-access, the console, CloudFormation or Terraform.
 package snapshot
 
 import (
@@ -8,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,16 +39,7 @@ type Names struct {
 
 // NamesOf lists the roles and policies of an IAM state.
 func NamesOf(a *iamstate.Account) Names {
-	var n Names
-	for r := range a.Roles {
-		n.Roles = append(n.Roles, r)
-	}
-	for p := range a.Policies {
-		n.Policies = append(n.Policies, p)
-	}
-	sort.Strings(n.Roles)
-	sort.Strings(n.Policies)
-	return n
+	return Names{Roles: slices.Sorted(maps.Keys(a.Roles)), Policies: slices.Sorted(maps.Keys(a.Policies))}
 }
 
 // Take reads the named roles and customer-managed policies. A role or policy that does not

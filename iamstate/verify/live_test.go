@@ -85,15 +85,22 @@ func seedJSON(t *testing.T, n int) string {
 	return testenv.SeedJSON(t, "seeds/streamkap-byoc-aws.txt", n)
 }
 
+// createStreamkapConsoleObjects does what Streamkap's console steps create: two policies from
+// the published JSON and a role with the published trust policy, nothing attached yet.
+func createStreamkapConsoleObjects(t *testing.T, aws *awsCLI) {
+	t.Helper()
+	aws.run("iam", "create-policy", "--policy-name", "StreamkapProvisionAccess", "--policy-document", aws.file("provision.json", seedJSON(t, 0)))
+	aws.run("iam", "create-policy", "--policy-name", "StreamkapDeprovisionAccess", "--policy-document", aws.file("deprovision.json", seedJSON(t, 1)))
+	aws.run("iam", "create-role", "--role-name", "StreamkapInstallAccess", "--assume-role-policy-document", aws.file("trust.json", seedJSON(t, 2)))
+}
+
 func TestStreamkapConsoleStepsVerifyClean(t *testing.T) {
 	m := testenv.StartMoto(t)
 	aws := newAWSCLI(t, m)
 
 	// The Streamkap console steps: two policies from the published JSON, a role with the
 	// published trust policy, both policies attached.
-	aws.run("iam", "create-policy", "--policy-name", "StreamkapProvisionAccess", "--policy-document", aws.file("provision.json", seedJSON(t, 0)))
-	aws.run("iam", "create-policy", "--policy-name", "StreamkapDeprovisionAccess", "--policy-document", aws.file("deprovision.json", seedJSON(t, 1)))
-	aws.run("iam", "create-role", "--role-name", "StreamkapInstallAccess", "--assume-role-policy-document", aws.file("trust.json", seedJSON(t, 2)))
+	createStreamkapConsoleObjects(t, aws)
 	for _, p := range []string{"StreamkapProvisionAccess", "StreamkapDeprovisionAccess"} {
 		aws.run("iam", "attach-role-policy", "--role-name", "StreamkapInstallAccess", "--policy-arn", "arn:aws:iam::"+motoAccount+":policy/"+p)
 	}
@@ -133,7 +140,7 @@ func TestStreamNativeModuleSetupVerifiesClean(t *testing.T) {
 	aws := newAWSCLI(t, m)
 
 	// Create the StreamNative roles and policies as the module does, from what render says the
-	// module creates (the conformance tests prove render equals the module's data).
+	// module creates (the preset tests in vendors/presets prove render equals the module's data).
 	params := map[string]any{
 		"external_id":      "o-abcde",
 		"ebs_kms_key_arns": []any{"arn:aws:kms:us-east-1:" + motoAccount + ":key/ebs"},
@@ -188,9 +195,7 @@ func mustJSON(t *testing.T, v any) string {
 func TestVerifyUnderThrottling(t *testing.T) {
 	m := testenv.StartMoto(t)
 	aws := newAWSCLI(t, m)
-	aws.run("iam", "create-policy", "--policy-name", "StreamkapProvisionAccess", "--policy-document", aws.file("provision.json", seedJSON(t, 0)))
-	aws.run("iam", "create-policy", "--policy-name", "StreamkapDeprovisionAccess", "--policy-document", aws.file("deprovision.json", seedJSON(t, 1)))
-	aws.run("iam", "create-role", "--role-name", "StreamkapInstallAccess", "--assume-role-policy-document", aws.file("trust.json", seedJSON(t, 2)))
+	createStreamkapConsoleObjects(t, aws)
 	aws.run("iam", "attach-role-policy", "--role-name", "StreamkapInstallAccess", "--policy-arn", "arn:aws:iam::"+motoAccount+":policy/StreamkapProvisionAccess")
 
 	var n atomic.Int64

@@ -1,16 +1,9 @@
-// Package verify compares what a vendor spec says an account should grant (render) with what
-// the account grants (snapshot), and names each difference: a missing role, a trust policy
-// that trusts one more principal or lost its external ID condition, actions added to a
-// policy, an attachment or boundary gone, tags changed.
 package verify
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
-	"strings"
 
 	"github.com/byoc-access/byoc-access/iamstate"
 )
@@ -218,109 +211,4 @@ func (c *comparer) trust(res string, want, got any) {
 		only, more := diff(iamstate.CanonicalStatements(want), iamstate.CanonicalStatements(got))
 		c.add(TrustStatementChanged, res, "trust statements differ (actions, effects or Sids)", only, more)
 	}
-}
-
-func allowedActions(doc any) []string {
-	set := map[string]bool{}
-	for _, s := range iamstate.Statements(doc) {
-		if s["Effect"] != "Allow" {
-			continue
-		}
-		for _, a := range iamstate.Strings(s["Action"]) {
-			set[a] = true
-		}
-	}
-	return setList(set)
-}
-
-func principals(doc any) []string {
-	set := map[string]bool{}
-	for _, s := range iamstate.Statements(doc) {
-		switch p := s["Principal"].(type) {
-		case string:
-			set["*:"+p] = true
-		case map[string]any:
-			for typ, ids := range p {
-				for _, id := range iamstate.Strings(ids) {
-					set[typ+":"+id] = true
-				}
-			}
-		}
-	}
-	return setList(set)
-}
-
-// conditions flattens every condition to "Sid: test variable=value" items.
-func conditions(doc any) []string {
-	set := map[string]bool{}
-	for _, s := range iamstate.Statements(doc) {
-		sid, _ := s["Sid"].(string)
-		cond, _ := s["Condition"].(map[string]any)
-		for test, vars := range cond {
-			vm, _ := vars.(map[string]any)
-			for v, vals := range vm {
-				for _, val := range iamstate.Strings(vals) {
-					set[fmt.Sprintf("%s: %s %s=%s", sid, test, v, val)] = true
-				}
-			}
-		}
-	}
-	return setList(set)
-}
-
-func filter(items []string, sub string) []string {
-	var out []string
-	for _, it := range items {
-		if strings.Contains(it, sub) {
-			out = append(out, it)
-		}
-	}
-	return out
-}
-
-func without(items []string, sub string) []string {
-	var out []string
-	for _, it := range items {
-		if !strings.Contains(it, sub) {
-			out = append(out, it)
-		}
-	}
-	return out
-}
-
-func equalDocs(a, b any) bool {
-	ja, _ := json.Marshal(iamstate.CanonicalStatements(a))
-	jb, _ := json.Marshal(iamstate.CanonicalStatements(b))
-	return string(ja) == string(jb)
-}
-
-// diff returns what is in a but not b, and what is in b but not a.
-func diff(a, b []string) (onlyA, onlyB []string) {
-	inA, inB := map[string]bool{}, map[string]bool{}
-	for _, x := range a {
-		inA[x] = true
-	}
-	for _, x := range b {
-		inB[x] = true
-	}
-	for _, x := range setList(inA) {
-		if !inB[x] {
-			onlyA = append(onlyA, x)
-		}
-	}
-	for _, x := range setList(inB) {
-		if !inA[x] {
-			onlyB = append(onlyB, x)
-		}
-	}
-	return onlyA, onlyB
-}
-
-func setList(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,5 +1,3 @@
-// Package pulumicli finds the Pulumi CLI the Automation API drives, once per process, and
-// tells whether the AWS provider plugin that real deployments need is installed.
 package pulumicli
 
 import (

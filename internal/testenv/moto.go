@@ -1,5 +1,3 @@
-// Package testenv starts the real AWS API emulator (moto) for tests, so that every AWS call
-// the project makes itself is exercised through the real SDK clients.
 package testenv
 
 import (
@@ -227,4 +225,17 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// RetryingConfig is the SDK config the project uses in production (access.NewAWSConfig, with
+// its retryer), pointed at endpoint (moto, or a fault proxy in front of it).
+func RetryingConfig(t testing.TB, endpoint string) aws.Config {
+	t.Helper()
+	cfg, err := access.NewAWSConfig(context.Background(), Region,
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")),
+		config.WithBaseEndpoint(endpoint))
+	if err != nil {
+		t.Fatalf("aws config: %v", err)
+	}
+	return cfg
 }

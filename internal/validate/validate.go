@@ -1,6 +1,3 @@
-// Package validate holds the rules every input of byoc-access shares, each written once: what
-// an AWS account ID is and what AWS accepts as a tag. Callers that must tell a bad value from
-// other failures use errors.As with *Error and add the field or flag the user wrote.
 package validate
 
 import (

@@ -1,6 +1,3 @@
-// Package backend reads and writes objects in a DIY Pulumi state backend (file:// or
-// s3://) directly, for the small things the rollout keeps beside the state (fingerprints) and
-// for finding stale locks, without starting a CLI process.
 package backend
 
 import (
@@ -10,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,47 +26,39 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// Open returns the store of a backend URL: file://DIR or s3://BUCKET?region=&endpoint=.
+// Open returns the store of a backend URL: file://DIR or s3://BUCKET?region=&endpoint=. Any
+// other backend, Pulumi Cloud included, keeps its storage to itself: ErrUnsupported.
 func Open(ctx context.Context, backend string, cfg aws.Config) (Store, error) {
-	switch {
-	case strings.HasPrefix(backend, "file://"):
-		dir, _ := FileDir(backend)
-		return fileStore(dir), nil
-	case strings.HasPrefix(backend, "s3://"):
-		u, err := url.Parse(backend)
-		if err != nil {
-			return nil, fmt.Errorf("backend %s: %w", backend, err)
-		}
-		q := u.Query()
+	loc, err := Parse(backend)
+	if err != nil && !errors.Is(err, ErrUnknownScheme) {
+		return nil, err
+	}
+	switch loc.Kind {
+	case KindFile:
+		return fileStore(loc.Dir), nil
+	case KindS3:
 		client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-			if r := q.Get("region"); r != "" {
-				o.Region = r
+			if loc.Region != "" {
+				o.Region = loc.Region
 			}
-			if e := q.Get("endpoint"); e != "" {
-				o.BaseEndpoint = aws.String(e)
+			if loc.Endpoint != "" {
+				o.BaseEndpoint = aws.String(loc.Endpoint)
 			}
-			o.UsePathStyle = q.Get("s3ForcePathStyle") == "true"
+			o.UsePathStyle = loc.PathStyle
 		})
-		return &s3Store{client: client, bucket: u.Host, prefix: strings.Trim(u.Path, "/")}, nil
+		return &s3Store{client: client, bucket: loc.Bucket, prefix: loc.Prefix}, nil
 	}
 	return nil, fmt.Errorf("backend %s: %w", backend, ErrUnsupported)
 }
 
 // FileDir is the directory of a file:// backend URL, with a leading ~ expanded as the CLI
-// does; false for any other backend.
+// does (Parse's Dir); false for any other backend.
 func FileDir(backend string) (string, bool) {
-	dir, ok := strings.CutPrefix(backend, "file://")
-	if !ok {
+	loc, err := Parse(backend)
+	if err != nil || loc.Kind != KindFile {
 		return "", false
 	}
-	if i := strings.Index(dir, "?"); i >= 0 {
-		dir = dir[:i]
-	}
-	if strings.HasPrefix(dir, "~") {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, strings.TrimPrefix(dir, "~"))
-	}
-	return dir, true
+	return loc.Dir, true
 }
 
 type fileStore string

@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -69,8 +70,8 @@ func LoadFile(path string) (*File, error) {
 
 // add records one account's values, rejecting a bad or repeated account ID.
 func (f *File) add(id, where string, vals map[string]Value) error {
-	if err := targets.ValidateAccountID(id); err != nil {
-		return fmt.Errorf("%s: %s: %v", f.Path, where, err)
+	if err := validate.AccountID(id); err != nil {
+		return fmt.Errorf("%s: %s: %w", f.Path, where, err)
 	}
 	if _, dup := f.Accounts[id]; dup {
 		return fmt.Errorf("%s: %s: account %s is listed twice", f.Path, where, id)
@@ -192,8 +193,8 @@ func (f *File) parseCSV(data []byte) error {
 			idCol = i
 			continue
 		}
-		if len(h) >= len(targets.ParamColumnPrefix) && strings.EqualFold(h[:len(targets.ParamColumnPrefix)], targets.ParamColumnPrefix) {
-			h = strings.TrimSpace(h[len(targets.ParamColumnPrefix):])
+		if p, ok := targets.ParamColumn(h); ok {
+			h = p
 		}
 		if h == "" {
 			return fmt.Errorf("%s: row 1: column %d has no name: want a parameter name such as external_id", f.Path, i+1)

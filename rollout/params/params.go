@@ -1,36 +1,11 @@
-// Package params gives each account of a rollout its own values of the vendor's parameters,
-// as CloudFormation StackSets' per-instance parameter overrides do: Datadog issues a distinct
-// external ID for each AWS account, Databricks' restricted policy names each account's VPC.
-//
-// A value comes from, highest precedence first:
-//
-//  1. a parameters file keyed by account ID (--params-file, YAML, JSON or CSV);
-//  2. a param:NAME column (CSV) or params: map (YAML) of the accounts file (--accounts-file);
-//  3. an Organizations tag of the account (--param-from-tag NAME=TAGKEY);
-//  4. a command run once for the account, with the account ID as its last argument, whose
-//     trimmed stdout is the value (--param-from-command NAME=CMD);
-//
-// then the fleet-wide --param NAME=VALUE, then the spec's default. Files are override tables:
-// an account they do not list takes the next source. A tag or command source is asked for
-// every account: an account without the tag falls through to a command for the same
-// parameter or to a fleet-wide --param, and is an error when neither exists, so that a
-// missing tag never silently deploys the spec's default (an empty external ID is no
-// external ID at all).
-//
-// Values known up front (files, tags) are validated against the spec for every account
-// before any command runs or anything is deployed; command values are validated as they
-// arrive, and a failed or invalid command fails that account only.
 package params
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -50,22 +25,6 @@ type Value struct {
 	// "tag datadog-external-id", "command get-id".
 	Source string `json:"source"`
 }
-
-// Command is a --param-from-command: the parameter it yields and the program to run.
-type Command struct {
-	Param string
-	// Argv is the program and its arguments; the account ID is appended as the last one.
-	Argv []string
-}
-
-// String is the command as the user wrote it, for messages.
-func (c Command) String() string { return strings.Join(c.Argv, " ") }
-
-// DefaultCommandTimeout bounds one run of a --param-from-command.
-const DefaultCommandTimeout = time.Minute
-
-// maxOutput bounds what a command may print on stdout: a parameter value, not a data dump.
-const maxOutput = 64 << 10
 
 // Sources are the per-account value sources of one run.
 type Sources struct {
@@ -355,110 +314,6 @@ func (s Sources) static(a targets.Account, fleet map[string]any) (map[string]Val
 	return vals, cmds, nil
 }
 
-// Run runs the command for an account: the account ID is its last argument, BYOC_ACCOUNT_ID
-// and BYOC_ACCOUNT_NAME are in its environment, its stderr goes to log, and its stdout,
-// trimmed, is the value. No shell is involved, so an account name cannot inject anything.
-func (c Command) Run(ctx context.Context, a targets.Account, log io.Writer, timeout time.Duration) (string, error) {
-	if timeout <= 0 {
-		timeout = DefaultCommandTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	args := append(append([]string{}, c.Argv[1:]...), a.ID)
-	cmd := exec.CommandContext(ctx, c.Argv[0], args...)
-	cmd.Env = append(os.Environ(), "BYOC_ACCOUNT_ID="+a.ID, "BYOC_ACCOUNT_NAME="+a.Name)
-	var stdout limitedBuffer
-	stdout.limit = maxOutput
-	var stderr tailBuffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = io.MultiWriter(log, &stderr)
-	// A command that leaves a child holding its pipes must not hang the run past the timeout.
-	cmd.WaitDelay = 5 * time.Second
-	fmt.Fprintf(log, "--- parameter %s: running %s %s\n", c.Param, c, a.ID)
-	err := cmd.Run()
-	what := fmt.Sprintf("parameter %q: command %q", c.Param, c.String()+" "+a.ID)
-	switch {
-	case ctx.Err() == context.DeadlineExceeded:
-		return "", fmt.Errorf("%s did not finish within %s (raise --param-command-timeout)", what, timeout)
-	case err != nil:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", fmt.Errorf("%s failed with exit code %d%s", what, ee.ExitCode(), stderr.lastLine())
-		}
-		return "", fmt.Errorf("%s could not run: %w", what, err)
-	case stdout.over:
-		return "", fmt.Errorf("%s printed more than %d bytes: it must print only the value", what, maxOutput)
-	}
-	v := strings.TrimSpace(stdout.String())
-	if v == "" {
-		return "", fmt.Errorf("%s printed nothing on stdout: it must print the account's value%s", what, stderr.lastLine())
-	}
-	if strings.ContainsAny(v, "\r\n") {
-		return "", fmt.Errorf("%s printed several lines: it must print only the value (messages go to stderr)", what)
-	}
-	return v, nil
-}
-
-// limitedBuffer keeps the first limit bytes and notes that more came.
-type limitedBuffer struct {
-	bytes.Buffer
-	limit int
-	over  bool
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.limit - b.Len(); room < len(p) {
-		b.over = true
-		if room > 0 {
-			b.Buffer.Write(p[:room])
-		}
-		return len(p), nil
-	}
-	return b.Buffer.Write(p)
-}
-
-// tailBuffer keeps the end of a command's stderr, for the one line an error shows.
-type tailBuffer struct{ buf []byte }
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > 4096 {
-		b.buf = b.buf[len(b.buf)-4096:]
-	}
-	return len(p), nil
-}
-
-// lastLine is "; stderr: LINE" for the last non-empty line, at most 200 characters.
-func (b *tailBuffer) lastLine() string {
-	lines := strings.Split(strings.TrimSpace(string(b.buf)), "\n")
-	last := strings.TrimSpace(lines[len(lines)-1])
-	if last == "" {
-		return ""
-	}
-	if len(last) > 200 {
-		last = last[:200] + "..."
-	}
-	return "; stderr: " + last
-}
-
-// ParseCommand parses NAME=CMD: CMD is split into words as a shell would split them (quotes
-// and backslashes), but no shell runs it.
-func ParseCommand(flag string) (Command, error) {
-	name, cmd, ok := strings.Cut(flag, "=")
-	name = strings.TrimSpace(name)
-	if !ok || name == "" {
-		return Command{}, fmt.Errorf("--param-from-command %q: want NAME=COMMAND, e.g. external_id='datadog-external-id --site eu'", flag)
-	}
-	argv, err := SplitWords(cmd)
-	if err != nil {
-		return Command{}, fmt.Errorf("--param-from-command %s: %w", name, err)
-	}
-	if len(argv) == 0 {
-		return Command{}, fmt.Errorf("--param-from-command %s: the command is empty", name)
-	}
-	return Command{Param: name, Argv: argv}, nil
-}
-
 // ParseTag parses NAME=TAGKEY.
 func ParseTag(flag string) (param, key string, err error) {
 	param, key, ok := strings.Cut(flag, "=")
@@ -467,60 +322,6 @@ func ParseTag(flag string) (param, key string, err error) {
 		return "", "", fmt.Errorf("--param-from-tag %q: want NAME=TAGKEY, e.g. external_id=datadog-external-id", flag)
 	}
 	return param, key, nil
-}
-
-// SplitWords splits a command line into words: blanks separate words, single quotes keep
-// everything literally, double quotes keep blanks, a backslash escapes the next character.
-func SplitWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == ' ' || ch == '\t' || ch == '\n':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case ch == '\\':
-			if i+1 >= len(s) {
-				return nil, errors.New("the command ends with a lone backslash")
-			}
-			i++
-			cur.WriteByte(s[i])
-			inWord = true
-		case ch == '\'':
-			end := strings.IndexByte(s[i+1:], '\'')
-			if end < 0 {
-				return nil, errors.New("the command has an unclosed single quote")
-			}
-			cur.WriteString(s[i+1 : i+1+end])
-			i += end + 1
-			inWord = true
-		case ch == '"':
-			j := i + 1
-			for ; j < len(s) && s[j] != '"'; j++ {
-				if s[j] == '\\' && j+1 < len(s) && (s[j+1] == '"' || s[j+1] == '\\') {
-					j++
-				}
-				cur.WriteByte(s[j])
-			}
-			if j >= len(s) {
-				return nil, errors.New("the command has an unclosed double quote")
-			}
-			i = j
-			inWord = true
-		default:
-			cur.WriteByte(ch)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
 }
 
 // Mask is what secret values print as.

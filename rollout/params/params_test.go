@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 	"github.com/byoc-access/byoc-access/vendors"
 )
@@ -99,6 +100,16 @@ func TestLoadFile(t *testing.T) {
 			require.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// TestLoadFileBadAccountIsTyped: a bad account ID in a parameters file is the shared
+// *validate.Error, so callers can tell it from a file they could not read.
+func TestLoadFileBadAccountIsTyped(t *testing.T) {
+	_, err := LoadFile(write(t, "p.csv", "id,external_id\n1234,abc\n"))
+	var bad *validate.Error
+	require.ErrorAs(t, err, &bad)
+	require.Equal(t, "1234", bad.Value)
+	require.Contains(t, err.Error(), `p.csv: row 2: account ID "1234": an AWS account ID is exactly 12 digits`)
 }
 
 func TestSplitWords(t *testing.T) {

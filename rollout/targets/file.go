@@ -10,12 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
 // LoadAccountsFile reads target accounts from a CSV file (header id,name,ou_path,email,tags
@@ -46,8 +47,9 @@ func LoadAccountsFile(path string) ([]Account, error) {
 	seen := map[string]string{}
 	accounts := make([]Account, 0, len(entries))
 	for _, e := range entries {
-		if err := ValidateAccountID(e.ID); err != nil {
-			return nil, &InputError{Field: "id", Value: e.ID, File: name, Where: e.where, Problem: fmt.Sprintf("id %q", e.ID), Fix: "an AWS account ID is exactly 12 digits"}
+		var bad *validate.Error
+		if errors.As(validate.AccountID(e.ID), &bad) {
+			return nil, &InputError{Field: "id", Value: e.ID, File: name, Where: e.where, Problem: fmt.Sprintf("id %q", e.ID), Fix: bad.Fix}
 		}
 		if prev, dup := seen[e.ID]; dup {
 			return nil, &InputError{Field: "id", Value: e.ID, File: name, Where: e.where, Problem: fmt.Sprintf("id %s is already listed at %s", e.ID, prev)}
@@ -75,6 +77,18 @@ var csvColumns = []string{"id", "name", "ou_path", "email", "tags"}
 // per account: param:external_id. An empty cell leaves the parameter to other sources.
 const ParamColumnPrefix = "param:"
 
+// ParamColumn reads a CSV header cell that names a vendor parameter's column: param:NAME, the
+// prefix in any case, as spreadsheets capitalise it. It returns NAME, trimmed and in its own
+// case (it must match the spec's), or false for any other column. Accounts files and
+// parameters files both read such columns.
+func ParamColumn(header string) (string, bool) {
+	h := strings.TrimSpace(header)
+	if len(h) < len(ParamColumnPrefix) || !strings.EqualFold(h[:len(ParamColumnPrefix)], ParamColumnPrefix) {
+		return "", false
+	}
+	return strings.TrimSpace(h[len(ParamColumnPrefix):]), true
+}
+
 var paramNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func parseCSV(name string, data []byte) ([]fileEntry, error) {
@@ -99,9 +113,7 @@ func parseCSV(name string, data []byte) ([]fileEntry, error) {
 	paramCols := map[string]int{} // parameter name -> column
 	for i, h := range header {
 		h = strings.TrimSpace(h)
-		if len(h) >= len(ParamColumnPrefix) && strings.EqualFold(h[:len(ParamColumnPrefix)], ParamColumnPrefix) {
-			// Parameter names keep their case: they must match the spec's.
-			p := strings.TrimSpace(h[len(ParamColumnPrefix):])
+		if p, ok := ParamColumn(h); ok {
 			if !paramNamePattern.MatchString(p) {
 				return nil, &InputError{Field: "header", Value: h, File: name, Where: "row 1", Problem: fmt.Sprintf("column %q: want param:NAME with NAME a vendor parameter such as external_id", h)}
 			}
@@ -282,67 +294,4 @@ func yamlLine(file *ast.File, query string) int {
 		return 0
 	}
 	return n.GetToken().Position.Line
-}
-
-// ApplyFilter applies a filter to accounts that came from a file. Without the organization
-// there are no OU IDs and no OU tree: OUs match by OU path prefix ("Root/Workloads" selects
-// "Root/Workloads/Prod"), and an OU or account the filter names must be in the file, so that
-// a typo fails instead of silently selecting or excluding nothing.
-func ApplyFilter(accounts []Account, f Filter) (Result, error) {
-	if err := f.Validate(); err != nil {
-		return Result{}, err
-	}
-	inFile := map[string]bool{}
-	for _, a := range accounts {
-		inFile[a.ID] = true
-	}
-	for _, id := range f.Accounts {
-		if !inFile[id] {
-			return Result{}, &InputError{Field: "--account", Value: id, Problem: fmt.Sprintf("account %s is not in the accounts file", id), Fix: "check --account"}
-		}
-	}
-	under := func(a Account, prefix string) bool {
-		p := normalizePath(a.OUPath)
-		return p == prefix || strings.HasPrefix(p, prefix+"/")
-	}
-	paths := func(refs []string) (map[string]bool, error) {
-		out := map[string]bool{}
-		for _, ref := range refs {
-			if id := strings.TrimSpace(ref); strings.HasPrefix(id, "ou-") || strings.HasPrefix(id, "r-") {
-				return nil, &InputError{Field: "--ou", Value: ref, Problem: fmt.Sprintf("OU %q", ref), Fix: "an accounts file has no OU IDs: give the OU's path, e.g. Root/Workloads"}
-			}
-			p := normalizePath(ref)
-			found := false
-			for _, a := range accounts {
-				if under(a, p) {
-					found = true
-					break
-				}
-			}
-			if !found {
-				return nil, &InputError{Field: "--ou", Value: ref, Problem: fmt.Sprintf("unknown OU %q", ref), Fix: "no account in the accounts file is in it (check ou_path/ouPath)"}
-			}
-			out[p] = true
-		}
-		return out, nil
-	}
-	include, err := paths(f.OUs)
-	if err != nil {
-		return Result{}, inField(err, "--ou")
-	}
-	exclude, err := paths(f.ExcludeOUs)
-	if err != nil {
-		return Result{}, inField(err, "--exclude-ou")
-	}
-	inOU := func(a Account, ous map[string]bool) bool {
-		for p := range ous {
-			if under(a, p) {
-				return true
-			}
-		}
-		return false
-	}
-	sorted := append([]Account(nil), accounts...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
-	return classify(selected(sorted, f, inOU, include), f, inOU, exclude), nil
 }

@@ -191,3 +191,22 @@ func TestAccountsFileParams(t *testing.T) {
 		})
 	}
 }
+
+func TestParamColumn(t *testing.T) {
+	for _, tt := range []struct {
+		header, want string
+		ok           bool
+	}{
+		{"param:external_id", "external_id", true},
+		{" PARAM: Role_Name ", "Role_Name", true}, // the prefix in any case, the name as written
+		{"Param:", "", true},                      // the caller says the name is missing
+		{"external_id", "", false},
+		{"params:x", "", false},
+		{"param", "", false},
+		{"", "", false},
+	} {
+		got, ok := targets.ParamColumn(tt.header)
+		require.Equal(t, tt.ok, ok, tt.header)
+		require.Equal(t, tt.want, got, tt.header)
+	}
+}

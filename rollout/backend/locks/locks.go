@@ -1,7 +1,3 @@
-// Package locks finds the stack locks a DIY state backend (file:// or s3://) holds, and
-// removes stale ones on request. The Pulumi CLI releases its lock when an update ends or is
-// interrupted; only a process killed outright (SIGKILL, a lost CI runner) leaves one behind,
-// and then every later update of that stack fails until it is cleared.
 package locks
 
 import (

@@ -1,31 +1,11 @@
 package testenv
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
-	"github.com/byoc-access/byoc-access/rollout/access"
 )
-
-// RetryingConfig is the SDK config the project uses in production (access.NewAWSConfig, with
-// its retryer), pointed at endpoint (moto, or a fault proxy in front of it).
-func RetryingConfig(t testing.TB, endpoint string) aws.Config {
-	t.Helper()
-	cfg, err := access.NewAWSConfig(context.Background(), Region,
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")),
-		config.WithBaseEndpoint(endpoint))
-	if err != nil {
-		t.Fatalf("aws config: %v", err)
-	}
-	return cfg
-}
 
 // AssertNoSecrets fails the test if any secret appears in the texts or in any file under dirs.
 func AssertNoSecrets(t testing.TB, texts []string, dirs []string, secrets ...string) {
