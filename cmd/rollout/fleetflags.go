@@ -35,6 +35,7 @@ type fleetFlags struct {
 	Shard               string
 	Force               bool
 	Refresh             bool
+	ProviderPerAccount  bool
 	Output              string
 	RunDir              string
 
@@ -66,6 +67,7 @@ func (f *fleetFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.Output, "output", "text", "text or json (the report on stdout)")
 	fl.BoolVar(&f.Adopt, "adopt", false, "up: import roles and policies that already exist with the spec's names instead of failing")
 	fl.StringVar(&f.RunDir, "run-dir", "", "directory for per-account logs and reports (default .byoc-access/runs/TIME-OP)")
+	fl.BoolVar(&f.ProviderPerAccount, "provider-per-account", false, "start an AWS provider for every account instead of one per worker that each account attaches to (slower)")
 }
 
 // check validates the fleet flags that need no I/O.

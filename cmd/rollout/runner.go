@@ -32,7 +32,7 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 		rollout.Region(f.targets.Region), rollout.ExecutionRole(f.role()), rollout.Parallel(f.Parallel),
 		rollout.MaxFailures(tol), rollout.Timeout(f.Timeout), rollout.Retries(f.Retries), rollout.WaitLock(f.WaitLock),
 		rollout.RunDir(runDir), rollout.OnEvent(f.progress.event), rollout.Adopt(f.Adopt),
-		rollout.Force(f.Force), rollout.Refresh(f.Refresh),
+		rollout.Force(f.Force), rollout.Refresh(f.Refresh), rollout.ProviderPerAccount(f.ProviderPerAccount),
 	}
 	if op != rollout.OpStatus {
 		// The SDK config serves the preflight and, separately, adoption's reads: --adopt
