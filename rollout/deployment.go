@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -278,13 +280,13 @@ func (v *vendorDeployment) existing(ctx context.Context, a targets.Account, cfg 
 		return nil, err
 	}
 	var out, blocked []string
-	for _, n := range program.SortedKeys(got.Roles) {
+	for _, n := range slices.Sorted(maps.Keys(got.Roles)) {
 		out = append(out, "role/"+n)
 		if w, g := want.Roles[n], got.Roles[n]; w.Path != g.Path {
 			blocked = append(blocked, fmt.Sprintf("role/%s has path %s where the spec has %s", n, g.Path, w.Path))
 		}
 	}
-	for _, n := range program.SortedKeys(got.Policies) {
+	for _, n := range slices.Sorted(maps.Keys(got.Policies)) {
 		out = append(out, "policy/"+n)
 		w, g := want.Policies[n], got.Policies[n]
 		if w.Path != g.Path {

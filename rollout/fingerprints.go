@@ -37,7 +37,7 @@ func (r *Runner) recordKey(stack string) string {
 
 // openStore opens the backend for direct reads; nil for backends that do not allow it.
 func (r *Runner) openStore(ctx context.Context) backend.Store {
-	if !strings.HasPrefix(r.opts.Backend, "file://") && !strings.HasPrefix(r.opts.Backend, "s3://") {
+	if loc, err := backend.Parse(r.opts.Backend); err != nil || (loc.Kind != backend.KindFile && loc.Kind != backend.KindS3) {
 		return nil
 	}
 	opts := []func(*awsconfig.LoadOptions) error{}

@@ -208,21 +208,14 @@ func validateStackPrefix(p string) error {
 
 // prepareBackend checks the backend URL and creates a local state directory.
 func prepareBackend(url string) error {
-	switch {
-	case strings.HasPrefix(url, "file://"):
-		dir := strings.TrimPrefix(url, "file://")
-		if i := strings.Index(dir, "?"); i >= 0 {
-			dir = dir[:i]
-		}
-		if dir == "" || dir == "~" {
-			return nil
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+	loc, err := backend.Parse(url)
+	if err != nil {
+		return fmt.Errorf("--backend: %w", err)
+	}
+	if loc.Kind == backend.KindFile && loc.Dir != "" {
+		if err := os.MkdirAll(loc.Dir, 0o700); err != nil {
 			return fmt.Errorf("--backend %s: cannot create the state directory: %w", url, err)
 		}
-	case strings.HasPrefix(url, "s3://"), strings.HasPrefix(url, "gs://"), strings.HasPrefix(url, "azblob://"), strings.HasPrefix(url, "https://"), strings.HasPrefix(url, "http://"):
-	default:
-		return fmt.Errorf("--backend %q: use file://DIR, s3://BUCKET?region=..., or https://api.pulumi.com", url)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -151,7 +152,7 @@ func accountStacks(names []string, prefix string) []string {
 				continue
 			}
 		}
-		if targets.ValidateAccountID(name) == nil {
+		if validate.AccountID(name) == nil {
 			out = append(out, name)
 		}
 	}

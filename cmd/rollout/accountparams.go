@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
-	"github.com/byoc-access/byoc-access/components/program"
 	"github.com/byoc-access/byoc-access/rollout/params"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 	"github.com/byoc-access/byoc-access/vendors"
@@ -221,7 +222,7 @@ func (p *fleetParams) flagsFor(accountID string) (*vendorFlags, error) {
 	vf := *p.vf
 	vf.perAccount = nil
 	vf.Params = make([]string, 0, len(given))
-	for _, k := range program.SortedKeys(given) {
+	for _, k := range slices.Sorted(maps.Keys(given)) {
 		vf.Params = append(vf.Params, k+"="+fmt.Sprint(given[k]))
 	}
 	return &vf, nil

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"text/tabwriter"
 
-	"github.com/byoc-access/byoc-access/components/program"
 	"github.com/byoc-access/byoc-access/rollout/params"
 )
 
@@ -28,7 +29,7 @@ func (p *fleetParams) printParams(w io.Writer) {
 		if acct == nil {
 			continue
 		}
-		for _, name := range program.SortedKeys(acct.Values) {
+		for _, name := range slices.Sorted(maps.Keys(acct.Values)) {
 			v := acct.Values[name]
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.ID, name, params.Shown(name, v, p.secret), v.Source)
 			rows++

@@ -3,8 +3,6 @@ package program
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -186,9 +184,4 @@ func (c Config) StackConfig() (map[string]string, error) {
 func jsonText(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
-}
-
-// SortedKeys returns a map's keys in order, for stable output.
-func SortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }
