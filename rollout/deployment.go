@@ -135,7 +135,7 @@ func VendorDeployment(args VendorArgs) (Deployment, error) {
 			return v.existing(ctx, a, cfg, args.Params)
 		},
 	}
-	if args.AccountParams == nil && len(args.Secret) == 0 {
+	if args.AccountParams == nil && len(v.args.Secret) == 0 {
 		return dep, nil
 	}
 	dep.SecretConfig = v.secretConfig
@@ -183,6 +183,17 @@ func newVendorDeployment(args VendorArgs) (*vendorDeployment, error) {
 		}
 		v.spec = spec
 	}
+	// A parameter the spec marks secret is kept encrypted in state whoever gives its value.
+	secret := map[string]bool{}
+	for name, on := range args.Secret {
+		secret[name] = on
+	}
+	for _, p := range v.spec.Parameters {
+		if p.Secret {
+			secret[p.Name] = true
+		}
+	}
+	v.args.Secret = secret
 	if args.SpecFile != "" {
 		abs, err := filepath.Abs(args.SpecFile)
 		if err != nil {

@@ -172,6 +172,29 @@ func TestVendorDeploymentConfig(t *testing.T) {
 	require.Empty(t, existing)
 }
 
+// TestSpecSecretParamsAreEncryptedWithFleetValues: a parameter the spec marks secret stays out
+// of the clear stack config when every account deploys the same values (no per-account
+// source, no --secret-param): only the secret config holds it.
+func TestSpecSecretParamsAreEncryptedWithFleetValues(t *testing.T) {
+	spec := strings.Replace(lintFailingSpec, "s3:GetObjekt", "s3:GetObject", 1)
+	spec = strings.Replace(spec, "name: acme\n", "name: acme\nparameters:\n  - {name: external_id, type: string, required: true, secret: true}\n", 1)
+	spec = strings.Replace(spec, `principals: [{type: AWS, identifiers: "arn:aws:iam::111122223333:role/acme"}]`,
+		`principals: [{type: AWS, identifiers: "arn:aws:iam::111122223333:role/acme"}]`+"\n        conditions:\n          - {test: StringEquals, variable: \"sts:ExternalId\", values: \"${external_id}\"}", 1)
+	path := filepath.Join(t.TempDir(), "acme.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(spec), 0o600))
+	dep, err := rollout.VendorDeployment(rollout.VendorArgs{SpecFile: path, Params: map[string]any{"external_id": "fleet-secret"}})
+	require.NoError(t, err)
+	require.NotNil(t, dep.SecretConfig)
+	kv, err := dep.StackConfig(acctA)
+	require.NoError(t, err)
+	for k, v := range kv {
+		require.NotContains(t, v, "fleet-secret", k)
+	}
+	sec, err := dep.SecretConfig(acctA)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"external_id":"fleet-secret"}`, sec["byoc-access:params"])
+}
+
 // TestVendorDeploymentChecksEachAccountBeforeAdopting: an account's own values that fail the
 // checks fail its adoption look-up before IAM is read (the config here reaches no AWS).
 func TestVendorDeploymentChecksEachAccountBeforeAdopting(t *testing.T) {
