@@ -5,10 +5,8 @@
 package vendors
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/byoc-access/byoc-access/vendors/internal/iamlimits"
 )
@@ -53,18 +51,6 @@ func checkDocumentShape(m map[string]any) error {
 	return nil
 }
 
-// compactLen counts a document's characters as IAM does for its quotas: white space excluded.
-func compactLen(doc map[string]any) int {
-	b, _ := json.Marshal(doc)
-	n := 0
-	for _, r := range string(b) {
-		if !unicode.IsSpace(r) {
-			n++
-		}
-	}
-	return n
-}
-
 func checkPolicy(p Policy) error {
 	if p.Name == "" || len(p.Name) > iamlimits.PolicyName || !iamlimits.NamePattern.MatchString(p.Name) {
 		return fmt.Errorf("name %q: a policy name is 1 to %d characters of letters, digits and +=,.@-_", p.Name, iamlimits.PolicyName)
@@ -75,7 +61,7 @@ func checkPolicy(p Policy) error {
 	if len(p.Description) > iamlimits.Description {
 		return fmt.Errorf("description is %d characters; IAM allows %d", len(p.Description), iamlimits.Description)
 	}
-	if n := compactLen(p.Document); n > iamlimits.ManagedPolicyChars {
+	if n := iamlimits.DocumentChars(p.Document); n > iamlimits.ManagedPolicyChars {
 		return fmt.Errorf("document is %d characters without white space; a managed policy may have at most %d: split it into two policies", n, iamlimits.ManagedPolicyChars)
 	}
 	return nil

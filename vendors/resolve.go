@@ -226,7 +226,7 @@ func resolveRole(sc scope, g *Grant, rs RoleSpec, tags map[string]string) (Role,
 	if r.TrustPolicy, err = trustPolicy(sc, rs.Trust); err != nil {
 		return r, fmt.Errorf("trust: %w", err)
 	}
-	if n := compactLen(r.TrustPolicy); n > iamlimits.TrustPolicyChars {
+	if n := iamlimits.DocumentChars(r.TrustPolicy); n > iamlimits.TrustPolicyChars {
 		return r, fmt.Errorf("trust policy is %d characters without white space; the default IAM quota is %d", n, iamlimits.TrustPolicyChars)
 	}
 	if rs.PermissionsBoundary != "" {
@@ -291,7 +291,7 @@ func resolveRole(sc scope, g *Grant, rs RoleSpec, tags map[string]string) (Role,
 			if err != nil {
 				return r, fmt.Errorf("inlinePolicies[%d].document: %w", i, err)
 			}
-			total += compactLen(doc)
+			total += iamlimits.DocumentChars(doc)
 			r.InlinePolicies[name] = doc
 		}
 		if total > iamlimits.InlinePolicyChars {

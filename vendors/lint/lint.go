@@ -1,13 +1,11 @@
 package lint
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
 	"strings"
-	"unicode"
 
 	"github.com/byoc-access/byoc-access/vendors"
 	"github.com/byoc-access/byoc-access/vendors/internal/iamlimits"
@@ -152,7 +150,7 @@ func Check(spec *vendors.VendorSpec, g *vendors.Grant) []Finding {
 		where := Finding{Policy: p.Name}
 		c.name(where, "policy", p.Name, iamlimits.PolicyName)
 		c.description(where, "policy", p.Description)
-		if n := compactLen(p.Document); n > iamlimits.ManagedPolicyChars {
+		if n := iamlimits.DocumentChars(p.Document); n > iamlimits.ManagedPolicyChars {
 			c.add(Error, RuleQuota, where, "document is %d characters without white space; a managed policy may have at most %d (not adjustable): split it into two policies or use wildcards such as ec2:Describe*", n, iamlimits.ManagedPolicyChars)
 		}
 		// A policy used only as a permissions boundary grants nothing, so the escalation and
@@ -179,7 +177,7 @@ func Check(spec *vendors.VendorSpec, g *vendors.Grant) []Finding {
 		case n > iamlimits.ManagedPerRole:
 			c.add(Warning, RuleQuota, where, "%d managed policies attached; IAM's default quota is %d per role: request an increase (up to %d) in Service Quotas before deploying, or merge policies", n, iamlimits.ManagedPerRole, iamlimits.ManagedPerRoleRaised)
 		}
-		switch n := compactLen(r.TrustPolicy); {
+		switch n := iamlimits.DocumentChars(r.TrustPolicy); {
 		case n > iamlimits.TrustPolicyCharsRaised:
 			c.add(Error, RuleQuota, where, "trust policy is %d characters without white space; IAM allows at most %d even after a quota increase: trust fewer principals or use wildcards in conditions", n, iamlimits.TrustPolicyCharsRaised)
 		case n > iamlimits.TrustPolicyChars:
@@ -188,7 +186,7 @@ func Check(spec *vendors.VendorSpec, g *vendors.Grant) []Finding {
 		c.trustPolicy(where, r.TrustPolicy)
 		total := 0
 		for _, doc := range r.InlinePolicies {
-			total += compactLen(doc)
+			total += iamlimits.DocumentChars(doc)
 		}
 		if total > iamlimits.InlinePolicyChars {
 			c.add(Error, RuleQuota, where, "inline policies total %d characters without white space; IAM allows %d per role: move some into managed policies", total, iamlimits.InlinePolicyChars)
@@ -289,22 +287,4 @@ func (c *checker) externalID(where Finding, id string) {
 	if err := vendors.ValidateExternalID(id); err != nil {
 		c.add(Error, RuleQuota, where, "external ID %q: %v (STS's limits)", id, err)
 	}
-}
-
-// compactLen counts a document's characters as IAM does for its quotas: white space excluded.
-func compactLen(doc map[string]any) int {
-	if doc == nil {
-		return 0
-	}
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // count <, > and & as one character each, as IAM does
-	_ = enc.Encode(doc)
-	n := 0
-	for _, r := range b.String() {
-		if !unicode.IsSpace(r) {
-			n++
-		}
-	}
-	return n
 }

@@ -4,7 +4,12 @@
 // findings with severities, telling a default quota that can be raised from a hard limit.
 package iamlimits
 
-import "regexp"
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"unicode"
+)
 
 // Lengths of names and descriptions, in characters.
 const (
@@ -43,3 +48,22 @@ var (
 	// trailing /.
 	PathPattern = regexp.MustCompile(`^/([\x21-\x7E]*/)?$`)
 )
+
+// DocumentChars counts a policy document's characters as IAM does for its quotas: white space
+// excluded, and <, > and & as one character each (Go's JSON would write each as six).
+func DocumentChars(doc map[string]any) int {
+	if doc == nil {
+		return 0
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(doc)
+	n := 0
+	for _, r := range b.String() {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
+}
