@@ -209,8 +209,12 @@ func validateStackPrefix(p string) error {
 // prepareBackend checks the backend URL and creates a local state directory.
 func prepareBackend(url string) error {
 	loc, err := backend.Parse(url)
-	if err != nil {
-		return fmt.Errorf("--backend: %w", err)
+	var ue *backend.URLError
+	switch {
+	case errors.As(err, &ue):
+		return fmt.Errorf("--backend %q: %w: use file://DIR, s3://BUCKET?region=..., or https://api.pulumi.com", url, ue.Err)
+	case err != nil:
+		return fmt.Errorf("--backend %q: %w", url, err)
 	}
 	if loc.Kind == backend.KindFile && loc.Dir != "" {
 		if err := os.MkdirAll(loc.Dir, 0o700); err != nil {
