@@ -170,10 +170,9 @@ func BenchmarkFleet(b *testing.B) {
 func benchFleetOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, parallel int) {
 	ctx := context.Background()
 	m := testenv.StartMoto(b) // with AWS-managed policies: both sides attach ReadOnlyAccess
-	for _, kv := range m.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		b.Setenv(k, v)
-	}
+	// Every side reaches moto with its credentials, over plain HTTP: no CA bundle (a machine's
+	// AWS_CA_BUNDLE would make the rollout start a provider per account).
+	m.UseInEnv(b)
 
 	// One organization, an OU per side: the rollout discovers its OU as users do; the naive
 	// loop and Terraform are given their account lists.
