@@ -1,6 +1,7 @@
 package locks
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,7 +41,7 @@ func (l Lock) Holder() string {
 func (l Lock) Stale(minAge time.Duration) (bool, string) {
 	host, _ := os.Hostname()
 	if l.Hostname == host {
-		if err := syscall.Kill(l.Pid, 0); errors.Is(err, syscall.ESRCH) {
+		if gone(l.Pid) {
 			return true, "its process is gone from this host"
 		}
 		return false, "its process is still running on this host"
@@ -106,8 +107,26 @@ func (l Lock) HeldByOneOf(host string, ended map[int]bool) bool {
 	if l.Hostname != host || !ended[l.Pid] {
 		return false
 	}
-	err := syscall.Kill(l.Pid, 0)
-	return errors.Is(err, syscall.ESRCH)
+	return gone(l.Pid)
+}
+
+// gone says whether no process pid runs on this host. A process that has exited but whose
+// parent has not collected it (a zombie: the CLI of a rollout killed outright, orphaned to an
+// init that reaps late) is gone too: it holds nothing and will never release its lock.
+func gone(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses and may hold any byte.
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		state := stat[i+2]
+		return state == 'Z' || state == 'X'
+	}
+	return false
 }
 
 // Remove deletes one lock.

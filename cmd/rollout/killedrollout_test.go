@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/byoc-access/byoc-access/internal/pulumicli"
+	"github.com/byoc-access/byoc-access/internal/testenv"
+	"github.com/byoc-access/byoc-access/rollout"
+)
+
+// TestKilledRolloutLeavesNoProvider SIGKILLs the rollout itself (a lost CI runner) while its
+// worker's shared AWS provider is in the middle of an account's update: the provider, the
+// processes it started and the account's CLI all end without the rollout, and the next run
+// (unlock, then up) gets the account to the spec.
+func TestKilledRolloutLeavesNoProvider(t *testing.T) {
+	if _, err := pulumicli.Find(); err != nil {
+		testenv.Missing(t, "needs the real Pulumi CLI (run scripts/install-pulumi.sh): %v", err)
+	}
+	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies())
+	org := testenv.SeedOrganization(t, m, testenv.OrgSpec{OUs: []string{"Workloads"},
+		Accounts: []testenv.AccountSpec{{Name: "killed", OU: "Workloads"}}})
+	id := org.Accounts["killed"]
+	gate, endpoint := startIAMGate(t, m.Endpoint)
+	t.Cleanup(gate.open)
+	m.UseInEnv(t)
+	t.Setenv("AWS_ENDPOINT_URL", endpoint)
+	for _, k := range []string{"PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_BACKEND_URL"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", testPassphrase)
+	provider := testenv.UseAWSProvider(t)
+	backend := "file://" + t.TempDir()
+
+	bin := filepath.Join(t.TempDir(), "rollout")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+
+	held := gate.arm("CreateRole", true)
+	runDir := t.TempDir()
+	cmd := exec.Command(bin, "up", "--account", id, "--vendor", "streamkap", "--backend", backend, "--run-dir", runDir, "--output", "json")
+	cmd.Env = os.Environ()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	select {
+	case <-held:
+	case <-time.After(4 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("the update never reached CreateRole: %s", stderr.String())
+	}
+	shared, err := filepath.Glob(filepath.Join(runDir, "provider-*.log"))
+	require.NoError(t, err)
+	require.NotEmpty(t, shared, "the update runs on the worker's shared provider")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+	gate.open()
+	provider.RequireNoLeftovers(t, 30*time.Second)
+
+	// The next runs: the lock the killed CLI may have left, then the update.
+	unlockOut, errOut, code := runCLI(t, "unlock", "--backend", backend, "--yes")
+	require.Equal(t, exitOK, code, errOut)
+	t.Logf("rollout unlock --yes: %s%s", unlockOut, errOut)
+	out2, errOut, code := runCLI(t, "up", "--account", id, "--vendor", "streamkap", "--backend", backend, "--run-dir", t.TempDir(), "--output", "json")
+	require.Equal(t, exitOK, code, "%s\n%s", out2, errOut)
+	var rep rollout.Report
+	require.NoError(t, json.Unmarshal([]byte(out2), &rep), out2)
+	require.Len(t, rep.Results, 1)
+	require.Equal(t, rollout.StatusSucceeded, rep.Results[0].Status, "%+v", rep.Results[0])
+	out3, errOut, code := runCLI(t, "verify", "--account", id, "--vendor", "streamkap", "--output", "json")
+	require.Equal(t, exitOK, code, "verify: %s\n%s", out3, errOut)
+	provider.RequireNoLeftovers(t, 30*time.Second)
+}
