@@ -1,8 +1,12 @@
-// Package rollout is the fleet driver: it deploys, previews, inspects or removes one Pulumi
-// stack per AWS account through the Automation API, with bounded parallelism, a failure
-// tolerance, per-account timeouts, retries, and a report. The program is a value (the binary
-// passes the vendor program; tests pass one that needs no cloud plugin), run inline, so no
-// Pulumi language host is involved.
+// Package rollout is the fleet driver, the last link of spec → grant → component → stack →
+// account: it deploys, previews, inspects or removes one Pulumi stack per AWS account through
+// the Automation API, with bounded parallelism, a failure tolerance, per-account timeouts,
+// retries, and a report. VendorDeployment builds what every account gets (the vendor program
+// of components/program, checked before any account is touched); New and a Runner's Up,
+// Preview, Drift, Destroy and Status run it over the accounts that package targets discovers,
+// reached through package access, with per-account values from package params and state read
+// directly through package backend. The program is a value run inline, so no Pulumi language
+// host is involved, and each worker's accounts share one AWS provider process.
 package rollout
 
 import (
