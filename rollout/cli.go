@@ -97,6 +97,9 @@ func (c *childCLI) Run(ctx context.Context, workdir string, stdin io.Reader, add
 		return nil
 	}
 	cmd.WaitDelay = 10 * time.Second
+	if attachedToSharedProvider(additionalEnv) {
+		cmd.SysProcAttr = attachedCLIProcAttr()
+	}
 	if err := cmd.Start(); err != nil {
 		return "", "", -2, err
 	}
@@ -239,4 +242,15 @@ func writePrivate(path, content string) error {
 		return err
 	}
 	return fh.Close()
+}
+
+// attachedToSharedProvider says whether a command's environment attaches it to a provider the
+// rollout started (runShared).
+func attachedToSharedProvider(env []string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "PULUMI_DEBUG_PROVIDERS=") {
+			return true
+		}
+	}
+	return false
 }

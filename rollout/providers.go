@@ -100,10 +100,7 @@ func (h *providerHost) attach(ctx context.Context) (int, error) {
 func (h *providerHost) start(ctx context.Context) (int, error) {
 	cmd := exec.Command(h.bin)
 	cmd.Env = h.env
-	// Its own process group, so that stop reaches whatever the provider started; and ended
-	// with the rollout, which is the only one that could stop it: SIGTERM rather than SIGKILL,
-	// so that a provider with children of its own (the test provider's bridge) ends them too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = providerProcAttr()
 	cmd.Stderr = io.Discard
 	if h.logPath != "" {
 		if f, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {

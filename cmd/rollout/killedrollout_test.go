@@ -18,9 +18,10 @@ import (
 )
 
 // TestKilledRolloutLeavesNoProvider SIGKILLs the rollout itself (a lost CI runner) while its
-// worker's shared AWS provider is in the middle of an account's update: the provider, the
-// processes it started and the account's CLI all end without the rollout, and the next run
-// (unlock, then up) gets the account to the spec.
+// worker's shared AWS provider is in the middle of an account's update (IAM has created a role
+// the CLI has not heard of yet): the account's CLI, the provider and the processes it started
+// all end with the rollout, and the next run (unlock, then up, which imports what the killed
+// update left pending) gets the account to the spec.
 func TestKilledRolloutLeavesNoProvider(t *testing.T) {
 	if _, err := pulumicli.Find(); err != nil {
 		testenv.Missing(t, "needs the real Pulumi CLI (run scripts/install-pulumi.sh): %v", err)
@@ -38,7 +39,8 @@ func TestKilledRolloutLeavesNoProvider(t *testing.T) {
 	}
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", testPassphrase)
 	provider := testenv.UseAWSProvider(t)
-	backend := "file://" + t.TempDir()
+	stateDir := t.TempDir()
+	backend := "file://" + stateDir
 
 	bin := filepath.Join(t.TempDir(), "rollout")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -60,8 +62,20 @@ func TestKilledRolloutLeavesNoProvider(t *testing.T) {
 	shared, err := filepath.Glob(filepath.Join(runDir, "provider-*.log"))
 	require.NoError(t, err)
 	require.NotEmpty(t, shared, "the update runs on the worker's shared provider")
+	cli := testenv.CLIProcess("up", id)
+	require.NotZero(t, cli, "the account's CLI runs the update")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	_ = cmd.Wait()
+	// The CLI ends with the rollout, while its create is still held: killed before it could
+	// see the provider go, it leaves the create pending in state, where the next run finds it.
+	require.Eventually(t, func() bool { return !testenv.IsCLIProcess(cli, "up", id) }, 5*time.Second, 5*time.Millisecond,
+		"the CLI outlived the rollout and its shared provider")
+	var pending []string
+	for _, op := range pendingIn(t, stateDir, id) {
+		pending = append(pending, string(op.Type)+" "+string(op.Resource.Type))
+	}
+	require.Contains(t, pending, "creating aws:iam/role:Role",
+		"the role IAM created is a pending create in state, not forgotten by a CLI that saw its provider fail")
 	gate.open()
 	provider.RequireNoLeftovers(t, 30*time.Second)
 
