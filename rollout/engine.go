@@ -170,17 +170,19 @@ func runShared(ctx context.Context, ws auto.Workspace, op engineOp, progress []i
 	out, err := runCLIEnv(ctx, ws, progress, []string{fmt.Sprintf("PULUMI_DEBUG_PROVIDERS=aws:%d", port)}, args...)
 	if err == nil {
 		provider.served++
+		provider.pool.proven.Store(true)
 		return out, nil
 	}
 	// A provider whose operation failed, timed out or was cancelled is not trusted with the
 	// next account.
 	provider.stop()
-	if !reused || ctx.Err() != nil {
+	if ctx.Err() != nil || (!reused && provider.pool.proven.Load()) {
 		return out, err
 	}
-	// It had served another account before. Once more with a provider of the CLI's own: if
-	// that succeeds, the provider could not serve a second account (a configuration it cannot
-	// take twice), and no provider is shared for the rest of the run.
+	// Either it had served another account before, or no shared provider has served any
+	// account yet. Once more with a provider of the CLI's own: if that succeeds, the provider
+	// could not serve a second account (a configuration it cannot take twice) or could not be
+	// attached to at all, and no provider is shared for the rest of the run.
 	if op.Log != nil {
 		fmt.Fprintf(op.Log, "\nbyoc-access: %s failed on the worker's shared AWS provider; once more with a provider of its own\n", op.Command)
 	}

@@ -39,6 +39,9 @@ type providerPool struct {
 	// off is set once a provider failed an account that a provider of its own then served:
 	// from then on every account's CLI starts its own provider, as without the pool.
 	off atomic.Bool
+	// proven is set once a shared provider has served an account: from then on, a failure on
+	// a fresh one is the account's own.
+	proven atomic.Bool
 }
 
 // newProviderPool returns a pool of n slots for the provider binary bin, started with env.

@@ -121,6 +121,19 @@ func TestOneProviderPerWorker(t *testing.T) {
 		require.Equal(t, 1, r.Attempts, "the fallback is not a retry of the account: %+v", r)
 	}
 	f.provider.RequireNoLeftovers(t, 10*time.Second)
+
+	// A provider that cannot be attached to at all: the first account fails on it and
+	// succeeds on one of its own, and every account after it gets its own; nothing fails.
+	t.Setenv("BYOC_TESTPROVIDER_CONFIGURE_ONCE", "")
+	t.Setenv("BYOC_TESTPROVIDER_NO_ATTACH", "1")
+	before = started()
+	rep = f.report(t, exitOK, append([]string{"up", "--parallel", "1", "--force"}, vendor...)...)
+	require.Equal(t, 3, rep.Counts.Succeeded, resultsText(rep))
+	require.Equal(t, 4, started()-before, "the shared one the first account failed on, then one per account")
+	for _, r := range rep.Results {
+		require.Equal(t, 1, r.Attempts, "%+v", r)
+	}
+	f.provider.RequireNoLeftovers(t, 10*time.Second)
 }
 
 // TestProviderPerAccountWithACABundle: with AWS_CA_BUNDLE set, the Terraform AWS provider

@@ -31,6 +31,10 @@ type forwarder struct {
 // the rollout copes with a provider that cannot serve a second account.
 const configureOnceEnv = "BYOC_TESTPROVIDER_CONFIGURE_ONCE"
 
+// noAttachEnv makes Attach fail, as a provider built without attach support would: the tests
+// use it to check that the rollout then lets every CLI start its own provider.
+const noAttachEnv = "BYOC_TESTPROVIDER_NO_ATTACH"
+
 // call translates a request, waits for the bridge and forwards the call.
 func call[Req proto.Message, Resp any](ctx context.Context, f *forwarder, req Req,
 	fn func(pulumirpc.ResourceProviderClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
@@ -161,6 +165,9 @@ func (f *forwarder) Cancel(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empt
 func (f *forwarder) Attach(ctx context.Context, req *pulumirpc.PluginAttach) (*emptypb.Empty, error) {
 	if f.engines == nil {
 		return nil, status.Error(codes.FailedPrecondition, "this provider was started by an engine; it cannot be attached to")
+	}
+	if os.Getenv(noAttachEnv) != "" {
+		return nil, status.Errorf(codes.Unimplemented, "attach (%s is set: this test provider stands for one that cannot be attached to)", noAttachEnv)
 	}
 	if err := f.engines.attach(req.GetAddress()); err != nil {
 		return nil, err
