@@ -84,7 +84,6 @@ type providerHost struct {
 	port   int
 	exited chan struct{}
 	log    *os.File
-	starts int
 }
 
 // attach returns the provider's port, starting the provider when none runs.
@@ -118,7 +117,7 @@ func (h *providerHost) start(ctx context.Context) (int, error) {
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start the AWS provider %s: %w", h.bin, err)
 	}
-	h.cmd, h.exited, h.starts, h.served = cmd, make(chan struct{}), h.starts+1, 0
+	h.cmd, h.exited, h.served = cmd, make(chan struct{}), 0
 	exited := h.exited
 	go func() {
 		_ = cmd.Wait()
@@ -200,33 +199,11 @@ func providerFrom(ctx context.Context) *providerHost {
 }
 
 // sharedProvider returns the AWS provider binary the CLI itself would run for the program:
-// pulumi-resource-aws on PATH (the CLI prefers it), else the plugin of the version the
-// program's SDK asks for in the CLI's plugin folder. "" when there is none: the CLI then
-// resolves the plugin itself, as without sharing.
+// pulumi-resource-aws on PATH, else the plugin of the version the program's SDK asks for in
+// the run's plugin folder. "" when there is none: the CLI then resolves the plugin itself, as
+// without sharing.
 func sharedProvider(env map[string]string) string {
-	if p, err := exec.LookPath("pulumi-resource-aws"); err == nil {
-		return p
-	}
-	home := env["PULUMI_HOME"]
-	if home == "" {
-		home = os.Getenv("PULUMI_HOME")
-	}
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		home = filepath.Join(h, ".pulumi")
-	}
-	dir := filepath.Join(home, "plugins", "resource-aws-v"+pulumicli.AWSPluginVersion)
-	if _, err := os.Stat(dir + ".partial"); err == nil {
-		return ""
-	}
-	bin := filepath.Join(dir, "pulumi-resource-aws")
-	if st, err := os.Stat(bin); err != nil || st.IsDir() {
-		return ""
-	}
-	return bin
+	return pulumicli.AWSPluginPath(env["PULUMI_HOME"], pulumicli.AWSPluginVersion)
 }
 
 // caBundleEnv makes the Terraform AWS provider (5.100, and pulumi-aws 6.83 with it) fail a
@@ -257,7 +234,7 @@ func providerEnv(env map[string]string) []string {
 	for k, v := range env {
 		merged[k] = v
 	}
-	for _, k := range append(pulumicli.PassphraseEnv, "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_DEBUG_PROVIDERS") {
+	for _, k := range append(pulumicli.PassphraseEnv, "PULUMI_DEBUG_PROVIDERS") {
 		delete(merged, k)
 	}
 	out := make([]string, 0, len(merged))

@@ -213,25 +213,40 @@ func linkRoot(root, bin string) error {
 
 // AWSPluginInstalled reports whether pulumi-resource-aws v6 can be loaded, and where it is.
 func AWSPluginInstalled() (bool, string) {
+	p := AWSPluginPath("", "")
+	return p != "", p
+}
+
+// AWSPluginPath returns the pulumi-resource-aws the CLI loads: the one on PATH, which it
+// prefers, else one in the plugin folder of home ("" for $PULUMI_HOME, else ~/.pulumi): of
+// exactly version, or with version "" the newest v6. "" when there is none.
+func AWSPluginPath(home, version string) string {
 	if p, err := exec.LookPath("pulumi-resource-aws"); err == nil {
-		return true, p
+		return p
 	}
-	home := os.Getenv("PULUMI_HOME")
 	if home == "" {
-		if h, err := os.UserHomeDir(); err == nil {
-			home = filepath.Join(h, ".pulumi")
-		}
+		home = os.Getenv("PULUMI_HOME")
 	}
-	matches, _ := filepath.Glob(filepath.Join(home, "plugins", "resource-aws-v6.*", "pulumi-resource-aws"))
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		home = filepath.Join(h, ".pulumi")
+	}
+	if version == "" {
+		version = "6.*"
+	}
+	matches, _ := filepath.Glob(filepath.Join(home, "plugins", "resource-aws-v"+version, "pulumi-resource-aws"))
 	for i := len(matches) - 1; i >= 0; i-- {
 		// The CLI marks a plugin it is still unpacking (or failed to) with a .partial file.
 		dir := filepath.Dir(matches[i])
 		if _, err := os.Stat(dir + ".partial"); err == nil {
 			continue
 		}
-		return true, matches[i]
+		return matches[i]
 	}
-	return false, ""
+	return ""
 }
 
 // MissingAWSPlugin says what is missing and how to get it.

@@ -92,6 +92,23 @@ func TestAWSPluginInstalled(t *testing.T) {
 	require.Equal(t, filepath.Join(bin, "pulumi-resource-aws"), where)
 }
 
+// TestAWSPluginPath: the rollout's shared provider is the plugin of exactly the version the
+// program asks for, in the run's plugin folder; the installed check takes any v6.
+func TestAWSPluginPath(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("PULUMI_HOME", t.TempDir())
+	home := t.TempDir()
+	for _, v := range []string{"6.83.0", "6.90.0"} {
+		dir := filepath.Join(home, "plugins", "resource-aws-v"+v)
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		fakeCLI(t, dir, "pulumi-resource-aws", "")
+	}
+	require.Equal(t, filepath.Join(home, "plugins", "resource-aws-v6.83.0", "pulumi-resource-aws"), AWSPluginPath(home, "6.83.0"))
+	require.Equal(t, filepath.Join(home, "plugins", "resource-aws-v6.90.0", "pulumi-resource-aws"), AWSPluginPath(home, ""))
+	require.Empty(t, AWSPluginPath(home, "6.84.0"))
+	require.Empty(t, AWSPluginPath("", "6.83.0"), "$PULUMI_HOME has none")
+}
+
 func TestFindSaysWhatIsMissingWithAType(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	t.Setenv("BYOC_ACCESS_CACHE", t.TempDir())
