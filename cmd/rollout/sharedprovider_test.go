@@ -109,31 +109,31 @@ func TestOneProviderPerWorker(t *testing.T) {
 	require.Equal(t, 3, rep.Counts.Succeeded, resultsText(rep))
 	require.Equal(t, 3, started()-before, "--provider-per-account: the CLI starts one per account")
 
-	// A provider that cannot be configured a second time (as the Terraform AWS provider with
-	// AWS_CA_BUNDLE): the second account fails on the shared provider, succeeds on one of its
-	// own, and from then on every account gets its own; nothing fails.
-	t.Setenv("BYOC_TESTPROVIDER_CONFIGURE_ONCE", "1")
-	before = started()
-	rep = f.report(t, exitOK, append([]string{"up", "--parallel", "1", "--force"}, vendor...)...)
-	require.Equal(t, 3, rep.Counts.Succeeded, resultsText(rep))
-	require.Equal(t, 3, started()-before, "shared for the first account, then one of their own for the second (its second attempt) and the third")
-	for _, r := range rep.Results {
-		require.Equal(t, 1, r.Attempts, "the fallback is not a retry of the account: %+v", r)
+	// Providers that cannot be shared: the account that fails on the shared provider succeeds
+	// on one of its own, and from then on every account gets its own; nothing fails, and the
+	// fallback is not a retry of the account.
+	for _, tc := range []struct {
+		name, env string
+		starts    int
+	}{
+		// As the Terraform AWS provider with AWS_CA_BUNDLE: shared for the first account, then
+		// one of their own for the second (its second attempt) and the third.
+		{"cannot be configured twice", "BYOC_TESTPROVIDER_CONFIGURE_ONCE", 3},
+		// The shared one the first account failed on, then one per account.
+		{"cannot be attached to", "BYOC_TESTPROVIDER_NO_ATTACH", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(tc.env, "1")
+			before := started()
+			rep := f.report(t, exitOK, append([]string{"up", "--parallel", "1", "--force"}, vendor...)...)
+			require.Equal(t, 3, rep.Counts.Succeeded, resultsText(rep))
+			require.Equal(t, tc.starts, started()-before)
+			for _, r := range rep.Results {
+				require.Equal(t, 1, r.Attempts, "%+v", r)
+			}
+			f.provider.RequireNoLeftovers(t, 10*time.Second)
+		})
 	}
-	f.provider.RequireNoLeftovers(t, 10*time.Second)
-
-	// A provider that cannot be attached to at all: the first account fails on it and
-	// succeeds on one of its own, and every account after it gets its own; nothing fails.
-	t.Setenv("BYOC_TESTPROVIDER_CONFIGURE_ONCE", "")
-	t.Setenv("BYOC_TESTPROVIDER_NO_ATTACH", "1")
-	before = started()
-	rep = f.report(t, exitOK, append([]string{"up", "--parallel", "1", "--force"}, vendor...)...)
-	require.Equal(t, 3, rep.Counts.Succeeded, resultsText(rep))
-	require.Equal(t, 4, started()-before, "the shared one the first account failed on, then one per account")
-	for _, r := range rep.Results {
-		require.Equal(t, 1, r.Attempts, "%+v", r)
-	}
-	f.provider.RequireNoLeftovers(t, 10*time.Second)
 }
 
 // TestProviderPerAccountWithACABundle: with AWS_CA_BUNDLE set, the Terraform AWS provider
