@@ -98,10 +98,7 @@ func rolloutBinary(b *testing.B) string {
 	if bin := os.Getenv("BYOC_BENCH_ROLLOUT"); bin != "" {
 		return bin
 	}
-	bin := filepath.Join(b.TempDir(), "rollout")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/rollout").CombinedOutput()
-	require.NoError(b, err, "go build ./cmd/rollout: %s", out)
-	return bin
+	return testenv.RolloutBinary(b)
 }
 
 // rolloutSide runs the rollout binary over one OU of the organization.

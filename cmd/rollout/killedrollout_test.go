@@ -42,9 +42,7 @@ func TestKilledRolloutLeavesNoProvider(t *testing.T) {
 	stateDir := t.TempDir()
 	backend := "file://" + stateDir
 
-	bin := filepath.Join(t.TempDir(), "rollout")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bin := testenv.RolloutBinary(t)
 
 	held := gate.arm("CreateRole", true)
 	runDir := t.TempDir()

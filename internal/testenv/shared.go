@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,4 +71,21 @@ func SeedJSON(t testing.TB, rel string, n int) string {
 		}
 		rest = rest[start+int(dec.InputOffset()):]
 	}
+}
+
+// RolloutBinary builds cmd/rollout into the test's temporary folder, for tests that run the
+// binary users run as a process of its own (to kill it, or to measure it).
+func RolloutBinary(t testing.TB) string {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatalf("build cmd/rollout: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "rollout")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/rollout")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/rollout: %v: %s", err, out)
+	}
+	return bin
 }
