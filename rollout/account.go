@@ -75,6 +75,16 @@ func (p *pass) account(ctx context.Context, a targets.Account, res *Result) {
 		if ae.Kind == KindTimeout {
 			p.unlock(a)
 		}
+		if ae.Kind == KindInterrupted {
+			// The killed CLI is this run's own child: its lock is this run's to remove, and
+			// the account is not run again at once (what killed it may be killing more).
+			next := "; run `rollout up` for it again"
+			if p.unlock(a) > 0 {
+				next = "; this run removed the stack lock it left, so the next `rollout up` resumes the account"
+			}
+			res.Error = ae.Reason + next
+			return
+		}
 		if attempt >= p.opts.Retries || !retryable(ae, p.opts.WaitLock) || ctx.Err() != nil {
 			return
 		}
@@ -352,27 +362,31 @@ func (r *Runner) status(ctx context.Context, ws auto.Workspace, name string, res
 // are left for `rollout unlock`. On Pulumi Cloud, whose locks cannot be read here, nothing is
 // done: the service ends an interrupted update itself, and `pulumi cancel` there would end
 // whichever update holds the stack.
-func (p *pass) unlock(a targets.Account) {
+//
+// It returns how many locks it removed.
+func (p *pass) unlock(a targets.Account) int {
 	if p.store == nil {
-		return
+		return 0
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	name := p.StackName(a.ID)
 	ours := p.cli.ended(name)
 	if len(ours) == 0 {
-		return
+		return 0
 	}
 	held, err := locks.OfStack(ctx, p.store, p.dep.Project, name)
 	if err != nil {
-		return
+		return 0
 	}
 	host, _ := os.Hostname()
+	removed := 0
 	for _, l := range held {
-		if l.HeldByOneOf(host, ours) {
-			_ = locks.Remove(ctx, p.store, l)
+		if l.HeldByOneOf(host, ours) && locks.Remove(ctx, p.store, l) == nil {
+			removed++
 		}
 	}
+	return removed
 }
 
 func fillOutputs(res *Result, outs auto.OutputMap) {

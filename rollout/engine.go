@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
@@ -135,7 +137,17 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 	if op.Log != nil {
 		progress = []io.Writer{op.Log}
 	}
-	if _, err := runShared(ctx, ws, op, progress, args); err != nil {
+	// A failure the account certainly caused itself is never run again on a provider of the
+	// CLI's own (runShared): it would fail the same way, or, for a killed CLI, meet the lock
+	// its dead process still holds.
+	ownFailure := func(err error) bool {
+		if killed(err) || server.programError() != nil || lockHeld(err) {
+			return true
+		}
+		urn, _ := resourceFailure(eventLog)
+		return urn != "" && !isProviderURN(urn)
+	}
+	if _, err := runShared(ctx, ws, op, progress, args, ownFailure); err != nil {
 		// A CLI killed by a signal took the engine with it, and the program's error is then
 		// only that its engine calls failed: not the program's failure.
 		if perr := server.programError(); perr != nil && !killed(err) {
@@ -157,7 +169,9 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 // has one (providers.go); else the CLI starts its own. An operation that refreshes first
 // configures two providers, one from the state's provider configuration and one from the
 // stack's, and both would be the same process: it shares only when the two are the same.
-func runShared(ctx context.Context, ws auto.Workspace, op engineOp, progress []io.Writer, args []string) (string, error) {
+// ownFailure says whether a failure is certainly the account's own (a killed CLI, the
+// program's error, a lock, a resource AWS refused), which no other provider could change.
+func runShared(ctx context.Context, ws auto.Workspace, op engineOp, progress []io.Writer, args []string, ownFailure func(error) bool) (string, error) {
 	provider := providerFrom(ctx)
 	if !provider.shared() || (op.Refresh && !op.SameConfig) {
 		return runCLI(ctx, ws, progress, args...)
@@ -176,7 +190,7 @@ func runShared(ctx context.Context, ws auto.Workspace, op engineOp, progress []i
 	// A provider whose operation failed, timed out or was cancelled is not trusted with the
 	// next account.
 	provider.stop()
-	if ctx.Err() != nil || (!reused && provider.pool.proven.Load()) {
+	if ctx.Err() != nil || (!reused && provider.pool.proven.Load()) || ownFailure(err) {
 		return out, err
 	}
 	// Either it had served another account before, or no shared provider has served any
@@ -221,8 +235,54 @@ func runCLIEnv(ctx context.Context, ws auto.Workspace, progress []io.Writer, ext
 // killed reports whether a CLI process was ended by a signal (SIGKILL from a lost runner or
 // the OOM killer; SIGINT and SIGKILL from a cancelled context) rather than exiting.
 func killed(err error) bool {
+	_, ok := signalOf(err)
+	return ok
+}
+
+// signalOf is the signal that ended a CLI process, when one did.
+func signalOf(err error) (syscall.Signal, bool) {
 	var xe *exec.ExitError
-	return errors.As(err, &xe) && !xe.Exited()
+	if !errors.As(err, &xe) || xe.Exited() {
+		return 0, false
+	}
+	ws, ok := xe.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return 0, false
+	}
+	return ws.Signal(), true
+}
+
+// signalName names a signal as operators know it ("SIGKILL"); Go's own names are prose
+// ("killed").
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	}
+	return fmt.Sprintf("signal %d (%s)", int(sig), sig)
+}
+
+// lockHeld reports whether a CLI failed because another update holds the stack.
+func lockHeld(err error) bool {
+	return auto.IsConcurrentUpdateError(err) || isLockHeldMessage(err.Error())
+}
+
+// isProviderURN reports whether a URN is a provider's own resource, whose failure (its
+// configuration) may be the shared provider's rather than the account's.
+func isProviderURN(urn string) bool {
+	return strings.HasPrefix(string(resource.URN(urn).Type()), providerTypePrefix)
 }
 
 // lastUpdate reads a stack's newest update and its outputs in two CLI processes, where

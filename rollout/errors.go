@@ -23,6 +23,7 @@ const (
 	KindThrottled     Kind = "throttled"
 	KindTimeout       Kind = "timeout"
 	KindCancelled     Kind = "cancelled"
+	KindInterrupted   Kind = "interrupted"
 	KindPluginMissing Kind = "plugin-missing"
 	KindConfig        Kind = "config"
 	KindEngine        Kind = "engine"
@@ -70,6 +71,10 @@ func IsThrottled(err error) bool { return kindOf(err) == KindThrottled }
 
 // IsTimeout reports whether the account's operation ran past its timeout.
 func IsTimeout(err error) bool { return kindOf(err) == KindTimeout }
+
+// IsInterrupted reports whether a signal from outside the run (SIGKILL from an operator or
+// the OOM killer) ended the account's Pulumi CLI while the run itself was not stopping it.
+func IsInterrupted(err error) bool { return kindOf(err) == KindInterrupted }
 
 // IsAccountGone reports whether the account left the organization or was suspended after
 // discovery.
@@ -150,6 +155,21 @@ func classify(ctx context.Context, accountID string, err error) *AccountError {
 	case access.IsAssumeRoleError(err):
 		out.Kind, out.Reason = KindAssumeRole, reasonLine(err.Error())
 		return out
+	}
+	if sig, ok := signalOf(err); ok {
+		// Before the program's and the resources' errors: a CLI killed under the program
+		// makes its engine calls fail, and a lock it held is still there, and neither is
+		// what happened. The run did not stop it (the context is live), so someone else did.
+		command := "Pulumi CLI"
+		var ee *engineError
+		if errors.As(err, &ee) {
+			command = "`pulumi " + ee.command + "`"
+		}
+		out.Kind = KindInterrupted
+		out.Reason = fmt.Sprintf("interrupted: the account's %s was killed by %s from outside this run", command, signalName(sig))
+		return out
+	}
+	switch {
 	case errors.As(err, &pe):
 		// Before any text matching: the program's own words never make it throttled,
 		// locked or anything else.
