@@ -268,19 +268,28 @@ func pendingOps(t *testing.T, dir, stack string) []any {
 
 // Pending creates a killed update left: one state already holds is cleared after the next
 // successful update; one for an IAM role state does not hold, with no way to look in the
-// account, fails the update and the destroy with the step that recovers it, and leaves state
-// as it was.
+// account, fails the update with the step that recovers it, and the destroy with the commands
+// that remove the role by hand (a destroy never asks for an `up`, which would grant access
+// first), and leaves state as it was.
 func TestPendingCreatesAfterAKill(t *testing.T) {
 	r, dir, acct, seen := deployedStub(t)
 	stack := acct[0].ID
 
 	withPending(t, dir, stack, "KilledRole")
-	for _, run := range []func(context.Context, []targets.Account) (*rollout.Report, error){r.Up, r.Destroy} {
-		rep, err := run(context.Background(), acct)
+	for _, tc := range []struct {
+		run  func(context.Context, []targets.Account) (*rollout.Report, error)
+		want []string
+	}{
+		{r.Up, []string{"role/KilledRole", "run `rollout up` for this account"}},
+		{r.Destroy, []string{"role/KilledRole", "aws iam delete-role --role-name KilledRole",
+			"pulumi refresh --clear-pending-creates --stack " + stack, "then run destroy again"}},
+	} {
+		rep, err := tc.run(context.Background(), acct)
 		require.NoError(t, err)
 		require.Equal(t, rollout.KindConflict, rep.Results[0].Kind, "%+v", rep.Results[0])
-		require.Contains(t, rep.Results[0].Error, "role/KilledRole")
-		require.Contains(t, rep.Results[0].Error, "run `rollout up` for this account")
+		for _, w := range tc.want {
+			require.Contains(t, rep.Results[0].Error, w)
+		}
 	}
 	require.Len(t, pendingOps(t, dir, stack), 2, "state is left as it was")
 

@@ -132,38 +132,38 @@ func (r *pass) repairSidecars(stack string) []string {
 
 // repairBeforeOp is the hook `once` calls before any CLI command touches an account's stack.
 // It repairs what a killed run can leave in the backend that would make every command on the
-// stack fail, and says so; before a destroy it refuses to leave behind entities a killed
-// update created that state does not record.
+// stack fail, and says so; before a destroy it removes the entities a killed update created
+// that state does not record.
 func (r *pass) repairBeforeOp(ctx context.Context, op Operation, a targets.Account, stack string, log *os.File) error {
 	if removed := r.repairSidecars(stack); len(removed) > 0 {
 		r.repair(a, log, "removed %s: torn metadata sidecar (empty or partial) left by a killed CLI, which made every read of the stack fail with `failed to load checkpoint: EOF`; the state it describes is intact",
 			strings.Join(removed, ", "))
 	}
 	if op == OpDestroy {
-		return r.checkDestroy(ctx, a, stack)
+		return r.checkDestroy(ctx, a, stack, log)
 	}
 	return nil
 }
 
-// checkDestroy fails a destroy that would leave behind IAM entities a killed update created
-// without recording them: destroy removes only what state holds.
-func (r *pass) checkDestroy(ctx context.Context, a targets.Account, stack string) error {
+// checkDestroy removes, before a destroy, the IAM entities a killed update created without
+// recording them (leftovers.go): destroy removes only what state holds, and an attachment it
+// does not know makes IAM refuse to delete the role it is on. What cannot be removed fails the
+// account, named, before state's own deletions begin.
+func (r *pass) checkDestroy(ctx context.Context, a targets.Account, stack string, log *os.File) error {
 	dep, err := r.readCheckpoint(ctx, a, stack)
 	if err != nil || dep == nil {
 		return err
 	}
-	var entities []string
+	var unrecorded []pendingCreate
 	for _, pc := range pendingCreates(dep) {
-		if pc.Entity != "" && !pc.Held {
-			entities = append(entities, pc.Entity)
+		if !pc.Held {
+			unrecorded = append(unrecorded, pc)
 		}
 	}
-	if len(entities) == 0 {
+	if len(unrecorded) == 0 {
 		return nil
 	}
-	return &AccountError{AccountID: a.ID, Kind: KindConflict,
-		Reason: fmt.Sprintf("a killed update of stack %s was creating %s, which may exist in the account without state recording it, so destroy would leave it behind: "+
-			"run `rollout up` for this account first (it imports them), then destroy", stack, strings.Join(entities, ", "))}
+	return r.removeLeftovers(ctx, a, stack, unrecorded, log)
 }
 
 // pendingCreate is a resource the engine started to create in a run that never finished.
@@ -176,6 +176,10 @@ type pendingCreate struct {
 	// Held says state holds the resource too: a later update created or imported it, and
 	// only the pending operation is left to clear.
 	Held bool
+	// Custom says the resource is a provider's (a cloud entity), not a component.
+	Custom bool
+	// Inputs are the resource's inputs the engine recorded for the create.
+	Inputs map[string]any
 }
 
 // checkpointKeys are where the backend keeps a stack's checkpoint, uncompressed or gzipped,
@@ -262,13 +266,14 @@ func pendingCreates(dep *apitype.DeploymentV3) []pendingCreate {
 		if op.Type != apitype.OperationTypeCreating {
 			continue
 		}
-		pc := pendingCreate{URN: string(op.Resource.URN), Type: string(op.Resource.Type), Held: held[string(op.Resource.URN)]}
+		pc := pendingCreate{URN: string(op.Resource.URN), Type: string(op.Resource.Type), Held: held[string(op.Resource.URN)],
+			Custom: op.Resource.Custom, Inputs: op.Resource.Inputs}
 		name, _ := op.Resource.Inputs["name"].(string)
 		switch {
 		case name == "":
-		case pc.Type == "aws:iam/role:Role":
+		case pc.Type == typeRole:
 			pc.Entity = "role/" + name
-		case pc.Type == "aws:iam/policy:Policy":
+		case pc.Type == typePolicy:
 			pc.Entity = "policy/" + name
 		}
 		out = append(out, pc)
