@@ -2,6 +2,8 @@ package rollout_test
 
 import (
 	"context"
+	"encoding/json"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -141,7 +143,13 @@ func contains(list []string, s string) bool {
 // of the checkpoint's metadata sidecar and its write, and the next run failed with `failed to
 // load checkpoint: EOF` instead of lock-held; the rollout now repairs that sidecar
 // (recover.go), and TestKilledWhileWritingTheCheckpointSidecar places the kill there on purpose.
-func TestKilledRunLeavesALockThatUnlockClears(t *testing.T) {
+//
+// The killed CLI is the run's own child, so the run reports the account as interrupted by the
+// signal and removes the lock the CLI left (the own-lock rule: this host, its own child, the
+// process gone); the next run deploys without `rollout unlock`. A lock whose process is not the
+// run's own (a rollout killed outright leaves its CLIs' locks to the next run) is named with
+// the step that clears it.
+func TestKilledCLIIsInterruptedAndLeavesNoLock(t *testing.T) {
 	cmd := pulumiCLI(t)
 	dir := t.TempDir()
 	acct := accountsN(1)
@@ -153,27 +161,44 @@ func TestKilledRunLeavesALockThatUnlockClears(t *testing.T) {
 		done <- rep
 	}()
 	waitFor(t, "the update to take its lock", func() bool { return updateHoldsLock(t, dir, acct[0].ID) })
+	held := fileLocks(t, dir)
 	pid := killCLI(t, acct[0].ID)
+	require.Equal(t, pid, held[0].Pid)
 	rep := <-done
 	require.Equal(t, 1, rep.Counts.Failed)
-
-	held := fileLocks(t, dir)
-	require.Len(t, held, 1, "SIGKILL leaves the lock behind")
-	require.Equal(t, pid, held[0].Pid)
-	stale, why := held[0].Stale(0)
-	require.True(t, stale, why)
+	res := rep.Results[0]
+	require.Equal(t, rollout.KindInterrupted, res.Kind, "%+v", res)
+	require.Contains(t, res.Error, "killed by SIGKILL")
+	require.Contains(t, res.Error, "removed the stack lock")
+	require.Equal(t, 1, res.Attempts, "a killed CLI is not run again at once")
+	require.Empty(t, fileLocks(t, dir), "the killed CLI's lock is the run's own to remove")
 
 	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir), rollout.Passphrase(passphrase))
 	require.NoError(t, err)
 	rep, err = r.Up(context.Background(), acct)
 	require.NoError(t, err)
+	require.Equal(t, 1, rep.Counts.Succeeded, "the next run needs no unlock: %+v", rep.Results)
+
+	// A lock of a process that was not this run's child: named, with `rollout unlock`.
+	st, err := locks.Open(context.Background(), "file://"+dir, aws.Config{})
+	require.NoError(t, err)
+	gone := exec.Command("true")
+	require.NoError(t, gone.Run())
+	stranger := held[0]
+	stranger.Pid, stranger.Timestamp = gone.Process.Pid, time.Now()
+	b, err := json.Marshal(stranger)
+	require.NoError(t, err)
+	require.NoError(t, st.Write(context.Background(), stranger.Key, b))
+	rep, err = r.Up(context.Background(), acct)
+	require.NoError(t, err)
 	require.Equal(t, rollout.KindLockHeld, rep.Results[0].Kind, "%+v", rep.Results[0])
 	require.Contains(t, rep.Results[0].Error, "locked")
 	require.Contains(t, rep.Results[0].Error, "rollout unlock")
-
-	st, err := locks.Open(context.Background(), "file://"+dir, aws.Config{})
-	require.NoError(t, err)
-	require.NoError(t, locks.Remove(context.Background(), st, held[0]))
+	left := fileLocks(t, dir)
+	require.Len(t, left, 1, "another process's lock is not this run's to remove")
+	stale, why := left[0].Stale(0)
+	require.True(t, stale, why)
+	require.NoError(t, locks.Remove(context.Background(), st, left[0]))
 	rep, err = r.Up(context.Background(), acct)
 	require.NoError(t, err)
 	require.Equal(t, 1, rep.Counts.Succeeded, "%+v", rep.Results)

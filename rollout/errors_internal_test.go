@@ -1,0 +1,61 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// killedBy runs a process and ends it with sig, as an operator or the OOM killer ends a CLI.
+func killedBy(t *testing.T, sig syscall.Signal) error {
+	t.Helper()
+	c := exec.Command("sleep", "30")
+	require.NoError(t, c.Start())
+	require.NoError(t, c.Process.Signal(sig))
+	err := c.Wait()
+	require.Error(t, err)
+	return err
+}
+
+// TestKilledCLIIsInterrupted: a CLI a signal ended while the run was not stopping it is
+// interrupted, naming the signal, whatever else its failure carries: the program's engine
+// calls failing under it, or the lock its dead process still holds. Once the run is stopping
+// (its context is done), the same exit is the run's own cancel or timeout.
+func TestKilledCLIIsInterrupted(t *testing.T) {
+	sigkill, sigterm := killedBy(t, syscall.SIGKILL), killedBy(t, syscall.SIGTERM)
+	engine := func(err error, stderr string) error {
+		return &engineError{command: "up", stderr: stderr, code: -1, err: err}
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name       string
+		ctx        context.Context
+		err        error
+		wantKind   Kind
+		wantReason string
+	}{
+		{"a killed update", context.Background(), engine(sigkill, ""), KindInterrupted, "the account's `pulumi up` was killed by SIGKILL"},
+		{"another signal", context.Background(), engine(sigterm, ""), KindInterrupted, "killed by SIGTERM"},
+		{"the program's engine calls failed under it", context.Background(),
+			&ProgramError{Stack: "s", Err: errors.New("rpc error: code = Unavailable desc = error reading from server: EOF"), Engine: engine(sigkill, "")},
+			KindInterrupted, "killed by SIGKILL"},
+		{"its stderr names a lock", context.Background(), engine(sigkill, "error: the stack is currently locked by 1 lock(s)"), KindInterrupted, "killed by SIGKILL"},
+		{"the run cancelled it", cancelled, engine(sigkill, ""), KindCancelled, "cancelled"},
+		{"a CLI that exited", context.Background(), engine(exec.Command("false").Run(), "error: the stack is currently locked by 1 lock(s)"), KindLockHeld, "locked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ae := classify(tt.ctx, "111111111111", tt.err)
+			require.Equal(t, tt.wantKind, ae.Kind, ae.Reason)
+			require.Contains(t, ae.Reason, tt.wantReason)
+			if ae.Kind == KindInterrupted {
+				require.False(t, retryable(ae, true), "a killed CLI is not run again at once")
+			}
+		})
+	}
+}
