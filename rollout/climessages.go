@@ -88,3 +88,15 @@ func isPluginMissingMessage(text string) bool { return containsAny(text, pluginM
 var throttlingCodes = []string{"Throttling", "ThrottlingException", "TooManyRequests", "Rate exceeded", "RequestLimitExceeded", "SlowDown"}
 
 func isThrottlingMessage(text string) bool { return containsAny(text, throttlingCodes) }
+
+// accessDeniedCodes are AWS's codes for a call refused for lack of permission or for bad
+// credentials, as the AWS provider passes them on in its messages, e.g. a provider
+// configuration whose assumed role the account refuses:
+//
+//	configure provider 'urn:...::pulumi:providers:aws::default_6_83_0': ... api error AccessDenied: User: ... is not authorized to perform: sts:AssumeRole on resource: ...
+//
+// They are read only in a failed resource's message, to tell an account's own refusal from a
+// failure of the provider process that served it.
+var accessDeniedCodes = []string{"AccessDenied", "not authorized to perform", "UnauthorizedOperation", "InvalidClientTokenId", "ExpiredToken"}
+
+func isAccessDeniedMessage(text string) bool { return containsAny(text, accessDeniedCodes) }

@@ -137,17 +137,8 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 	if op.Log != nil {
 		progress = []io.Writer{op.Log}
 	}
-	// A failure the account certainly caused itself is never run again on a provider of the
-	// CLI's own (runShared): it would fail the same way, or, for a killed CLI, meet the lock
-	// its dead process still holds.
-	ownFailure := func(err error) bool {
-		if killed(err) || server.programError() != nil || lockHeld(err) {
-			return true
-		}
-		urn, _ := resourceFailure(eventLog)
-		return urn != "" && !isProviderURN(urn)
-	}
-	if _, err := runShared(ctx, ws, op, progress, args, ownFailure); err != nil {
+	own := func(err error) bool { return ownFailure(err, server.programError(), eventLog) }
+	if _, err := runShared(ctx, ws, op, progress, args, own); err != nil {
 		// A CLI killed by a signal took the engine with it, and the program's error is then
 		// only that its engine calls failed: not the program's failure.
 		if perr := server.programError(); perr != nil && !killed(err) {
@@ -205,6 +196,22 @@ func runShared(ctx context.Context, ws auto.Workspace, op engineOp, progress []i
 		provider.pool.off.Store(true)
 	}
 	return out, ferr
+}
+
+// ownFailure says whether an engine command's failure is certainly the account's own, given
+// the program's error and the engine's event log: a CLI killed under it, the program's
+// failure, another run's lock, or a resource AWS refused. runShared never runs such a failure
+// again on a provider of the CLI's own: it would fail the same way, or, for a killed CLI, meet
+// the lock its dead process still holds.
+func ownFailure(err, programErr error, eventLog string) bool {
+	if killed(err) || programErr != nil || lockHeld(err) {
+		return true
+	}
+	// A failed resource is AWS refusing the account's own request, unless it is the
+	// provider's configuration failing for another reason than the account's credentials:
+	// a provider that cannot take a second configuration fails there.
+	urn, msg := resourceFailure(eventLog)
+	return urn != "" && (!isProviderURN(urn) || isAccessDeniedMessage(msg))
 }
 
 // runCLI runs one CLI command in the workspace, with its environment, and returns stdout.

@@ -3,7 +3,9 @@ package rollout
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -56,6 +58,44 @@ func TestKilledCLIIsInterrupted(t *testing.T) {
 			if ae.Kind == KindInterrupted {
 				require.False(t, retryable(ae, true), "a killed CLI is not run again at once")
 			}
+		})
+	}
+}
+
+// TestOwnFailure: which failures on a shared provider are certainly the account's own (never
+// run again on a provider of the CLI's own) and which may be the provider's. The event log
+// lines have the shape of the v3.250.0 engine's error diagnostics.
+func TestOwnFailure(t *testing.T) {
+	const (
+		role     = "urn:pulumi:s::byoc-access::byoc-access:index:VendorAccess$aws:iam/role:Role::r"
+		provider = "urn:pulumi:s::byoc-access::pulumi:providers:aws::default_6_83_0"
+	)
+	diag := func(urn, message string) string {
+		return `{"sequence":1,"timestamp":1,"diagnosticEvent":{"urn":"` + urn + `","message":"` + message + `","severity":"error"}}` + "\n"
+	}
+	exited := exec.Command("false").Run()
+	tests := []struct {
+		name       string
+		err        error
+		programErr error
+		events     string
+		own        bool
+	}{
+		{"AWS refused a resource", exited, nil, diag(role, "creating IAM Role (r): api error AccessDenied: not authorized"), true},
+		{"a resource failed otherwise", exited, nil, diag(role, "creating IAM Role (r): EntityAlreadyExists"), true},
+		{"the program failed", exited, errors.New("vendor acme: roles[0]: bad"), "", true},
+		{"a killed CLI", killedBy(t, syscall.SIGKILL), errors.New("rpc error: code = Unavailable desc = error reading from server: EOF"), "", true},
+		{"another run's lock", &engineError{command: "up", stderr: "error: the stack is currently locked by 1 lock(s)", err: exited}, nil, "", true},
+		{"the account's credentials, in the provider's configuration", exited, nil,
+			diag(provider, "configure provider: api error AccessDenied: User is not authorized to perform: sts:AssumeRole"), true},
+		{"a provider that cannot be configured twice", exited, nil, diag(provider, "configured once already"), false},
+		{"a provider that cannot be attached to", &engineError{command: "up", stderr: "error: could not load plugin for aws provider", err: exited}, nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := filepath.Join(t.TempDir(), "events.jsonl")
+			require.NoError(t, os.WriteFile(log, []byte(tt.events), 0o600))
+			require.Equal(t, tt.own, ownFailure(tt.err, tt.programErr, log))
 		})
 	}
 }
