@@ -173,7 +173,8 @@ func TestKilledCLIIsInterruptedAndLeavesNoLock(t *testing.T) {
 	require.Equal(t, 1, res.Attempts, "a killed CLI is not run again at once")
 	require.Empty(t, fileLocks(t, dir), "the killed CLI's lock is the run's own to remove")
 
-	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir), rollout.Passphrase(passphrase))
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+dir), rollout.Passphrase(passphrase),
+		rollout.Force(true))
 	require.NoError(t, err)
 	rep, err = r.Up(context.Background(), acct)
 	require.NoError(t, err)
