@@ -89,6 +89,7 @@ func TestKilledCLIOfARunningRollout(t *testing.T) {
 	out := <-done
 	gate.open()
 	res := out.rep.Results[0]
+	t.Logf("the killed CLI's account: %s: %s", res.Kind, res.Error)
 	require.Equal(t, exitFailed, out.code, out.errOut)
 	require.Equal(t, rollout.KindInterrupted, res.Kind, "%+v", res)
 	require.Contains(t, res.Error, "`pulumi up` was killed by SIGKILL")
@@ -194,6 +195,11 @@ func TestDestroyAfterAKilledUp(t *testing.T) {
 			rep, errOut, code, _ := accountRun(t, f, id, "destroy", "--remove-stacks", "--yes")
 			require.Equal(t, exitOK, code, "%s\n%+v", errOut, rep.Results[0])
 			require.Equal(t, rollout.StatusSucceeded, rep.Results[0].Status)
+			for _, line := range strings.Split(errOut, "\n") {
+				if strings.Contains(line, " repaired: ") {
+					t.Logf("  %s", line)
+				}
+			}
 			require.Contains(t, errOut, "repaired: a killed update of stack "+id)
 			require.Empty(t, f.vendorEntities(t, id), "no role or policy of the vendor is left, and so no attachment")
 			require.NotContains(t, f.stacks(t), id, "the stack is removed")
