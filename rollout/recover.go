@@ -21,7 +21,9 @@ package rollout
 //     pending create forward and tries to create the entity again, which IAM refuses with
 //     EntityAlreadyExists. The rollout brings such entities under management through the
 //     adoption path (Deployment.AdoptKey: the program imports them by name), and clears the
-//     pending creates once an update has succeeded, when state holds every one of them.
+//     pending creates once an update has succeeded, when state holds every one of them. A
+//     destroy instead removes them from the account first (leftovers.go): offboarding must
+//     not grant the access again on its way to revoking it.
 //  3. A checkpoint that does not parse. fileblob's rename makes this impossible for a killed
 //     CLI, but a disk or a hand edit can do it; the account then fails with the exact step.
 
