@@ -64,6 +64,11 @@ func (p *pass) account(ctx context.Context, a targets.Account, res *Result) {
 			return
 		}
 		ae := classify(actx, a.ID, err)
+		if sig, ok := p.cli.killedChild(p.StackName(a.ID)); ok && ae.Kind != KindInterrupted && actx.Err() == nil {
+			// A child killed where the error lost its exit status (`stack init` through the
+			// Automation API).
+			ae = interrupted(a.ID, "", sig, err)
+		}
 		cancel()
 		res.Kind, res.Error = ae.Kind, ae.Reason
 		res.Status = StatusFailed

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/blang/semver"
@@ -41,6 +42,10 @@ type childCLI struct {
 
 	mu   sync.Mutex
 	pids map[string]map[int]bool
+	// signalled holds, by stack, the signal that ended a child the caller was not stopping
+	// (its context still live): a CLI killed from outside. The Automation API's own errors
+	// (`stack init`'s) do not carry the exit status, so the rollout asks here.
+	signalled map[string]syscall.Signal
 }
 
 // newChildCLI wraps the caller's command. The path of the binary is read from the Automation
@@ -112,6 +117,16 @@ func (c *childCLI) Run(ctx context.Context, workdir string, stdin io.Reader, add
 		c.mu.Unlock()
 	}
 	err := cmd.Wait()
+	if sig, ok := signalOf(err); ok && ctx.Err() == nil {
+		if stack := stackArg(args); stack != "" {
+			c.mu.Lock()
+			if c.signalled == nil {
+				c.signalled = map[string]syscall.Signal{}
+			}
+			c.signalled[stack] = sig
+			c.mu.Unlock()
+		}
+	}
 	code := -2 // the Automation API's "unknown" code
 	var exit *exec.ExitError
 	switch {
@@ -131,6 +146,16 @@ func (c *childCLI) ended(stack string) map[int]bool {
 	pids := c.pids[stack]
 	delete(c.pids, stack)
 	return pids
+}
+
+// killedChild returns the signal that ended one of a stack's children from outside since the
+// last call, and forgets it.
+func (c *childCLI) killedChild(stack string) (syscall.Signal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sig, ok := c.signalled[stack]
+	delete(c.signalled, stack)
+	return sig, ok
 }
 
 // pulumiArgs are the CLI's own arguments: those before a "--".

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
@@ -160,14 +161,12 @@ func classify(ctx context.Context, accountID string, err error) *AccountError {
 		// Before the program's and the resources' errors: a CLI killed under the program
 		// makes its engine calls fail, and a lock it held is still there, and neither is
 		// what happened. The run did not stop it (the context is live), so someone else did.
-		command := "Pulumi CLI"
+		command := ""
 		var ee *engineError
 		if errors.As(err, &ee) {
-			command = "`pulumi " + ee.command + "`"
+			command = ee.command
 		}
-		out.Kind = KindInterrupted
-		out.Reason = fmt.Sprintf("interrupted: the account's %s was killed by %s from outside this run", command, signalName(sig))
-		return out
+		return interrupted(accountID, command, sig, err)
 	}
 	switch {
 	case errors.As(err, &pe):
@@ -203,6 +202,17 @@ func classify(ctx context.Context, accountID string, err error) *AccountError {
 		out.Kind = KindThrottled
 	}
 	return out
+}
+
+// interrupted is the failure of an account whose CLI running command ("" when not known) a
+// signal from outside the run ended.
+func interrupted(accountID, command string, sig syscall.Signal, err error) *AccountError {
+	cli := "Pulumi CLI"
+	if command != "" {
+		cli = "`pulumi " + command + "`"
+	}
+	return &AccountError{AccountID: accountID, Kind: KindInterrupted, Err: err,
+		Reason: fmt.Sprintf("interrupted: the account's %s was killed by %s from outside this run", cli, signalName(sig))}
 }
 
 func containsAny(s string, words []string) bool {

@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
@@ -235,4 +237,22 @@ func TestConcurrentRunsRefuseOrWait(t *testing.T) {
 	require.Equal(t, 1, rep.Counts.Succeeded, "--wait-lock waits for the holder: %+v", rep.Results)
 	require.Greater(t, rep.Results[0].Attempts, 1)
 	require.Equal(t, 1, (<-done).Counts.Succeeded)
+}
+
+// TestKilledStackInitIsInterrupted: a CLI killed in `stack init`, whose error comes back
+// through the Automation API without the exit status, is interrupted by the signal too.
+func TestKilledStackInitIsInterrupted(t *testing.T) {
+	pulumiCLI(t)
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "bin"), 0o755))
+	wrapper := "#!/bin/sh\ncase \" $* \" in *\" init \"*) kill -KILL $$ ;; esac\nexec " + pulumiBinary(t) + " \"$@\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(root, "bin", "pulumi"), []byte(wrapper), 0o755))
+	dying, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, SkipVersionCheck: true})
+	require.NoError(t, err)
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(dying), rollout.Backend("file://"+t.TempDir()), rollout.Passphrase(passphrase))
+	require.NoError(t, err)
+	rep, err := r.Up(context.Background(), accountsN(1))
+	require.NoError(t, err)
+	require.Equal(t, rollout.KindInterrupted, rep.Results[0].Kind, "%+v", rep.Results[0])
+	require.Contains(t, rep.Results[0].Error, "killed by SIGKILL")
 }
