@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
@@ -199,19 +200,33 @@ func runShared(ctx context.Context, ws auto.Workspace, op engineOp, progress []i
 }
 
 // ownFailure says whether an engine command's failure is certainly the account's own, given
-// the program's error and the engine's event log: a CLI killed under it, the program's
-// failure, another run's lock, or a resource AWS refused. runShared never runs such a failure
-// again on a provider of the CLI's own: it would fail the same way, or, for a killed CLI, meet
-// the lock its dead process still holds.
+// the program's error and the engine's event log: a CLI killed under it, another run's lock,
+// the program's own check (its spec, its parameters), or a call AWS refused. runShared never
+// runs such a failure again on a provider of the CLI's own: it would fail the same way, or,
+// for a killed CLI, meet the lock its dead process still holds.
 func ownFailure(err, programErr error, eventLog string) bool {
-	if killed(err) || programErr != nil || lockHeld(err) {
+	if killed(err) || lockHeld(err) {
 		return true
+	}
+	if programErr != nil {
+		// A program's error that came back from an engine call (an invoke the provider
+		// answered, such as the account's identity) may be the provider's: one that cannot
+		// take a second configuration, or cannot be attached to, fails there first.
+		return !fromEngineCall(programErr) || isAccessDeniedMessage(programErr.Error())
 	}
 	// A failed resource is AWS refusing the account's own request, unless it is the
 	// provider's configuration failing for another reason than the account's credentials:
 	// a provider that cannot take a second configuration fails there.
 	urn, msg := resourceFailure(eventLog)
 	return urn != "" && (!isProviderURN(urn) || isAccessDeniedMessage(msg))
+}
+
+// fromEngineCall reports whether a program's error came back from a call to the engine (a
+// gRPC status still in its chain) rather than from the program's own checks. A program that
+// wraps errors without %w hides it, and is taken at its word.
+func fromEngineCall(err error) bool {
+	var se interface{ GRPCStatus() *status.Status }
+	return errors.As(err, &se)
 }
 
 // runCLI runs one CLI command in the workspace, with its environment, and returns stdout.

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // killedBy runs a process and ends it with sig, as an operator or the OOM killer ends a CLI.
@@ -83,8 +86,12 @@ func TestOwnFailure(t *testing.T) {
 	}{
 		{"AWS refused a resource", exited, nil, diag(role, "creating IAM Role (r): api error AccessDenied: not authorized"), true},
 		{"a resource failed otherwise", exited, nil, diag(role, "creating IAM Role (r): EntityAlreadyExists"), true},
-		{"the program failed", exited, errors.New("vendor acme: roles[0]: bad"), "", true},
-		{"a killed CLI", killedBy(t, syscall.SIGKILL), errors.New("rpc error: code = Unavailable desc = error reading from server: EOF"), "", true},
+		{"the program's own check failed", exited, errors.New("vendor acme: roles[0]: bad"), "", true},
+		{"a killed CLI", killedBy(t, syscall.SIGKILL), fmt.Errorf("read the account ID: %w", status.Error(codes.Unavailable, "error reading from server: EOF")), "", true},
+		{"an invoke AWS refused", exited, fmt.Errorf("read the account ID: %w", status.Error(codes.Unknown, "invocation of aws:index/getCallerIdentity:getCallerIdentity returned an error: api error AccessDenied")), "", true},
+		{"an invoke a provider that cannot be configured twice failed", exited,
+			fmt.Errorf("read the account ID: %w", status.Error(codes.Unknown, "invocation of aws:index/getCallerIdentity:getCallerIdentity returned an error: configured once already")), "", false},
+		{"an invoke the engine cancelled (no provider attached)", exited, fmt.Errorf("read the account ID: %w", status.Error(codes.Canceled, "context canceled")), "", false},
 		{"another run's lock", &engineError{command: "up", stderr: "error: the stack is currently locked by 1 lock(s)", err: exited}, nil, "", true},
 		{"the account's credentials, in the provider's configuration", exited, nil,
 			diag(provider, "configure provider: api error AccessDenied: User is not authorized to perform: sts:AssumeRole"), true},
