@@ -161,8 +161,8 @@ func runEngine(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResu
 // has one (providers.go); else the CLI starts its own. An operation that refreshes first
 // configures two providers, one from the state's provider configuration and one from the
 // stack's, and both would be the same process: it shares only when the two are the same.
-// ownFailure says whether a failure is certainly the account's own (a killed CLI, the
-// program's error, a lock, a resource AWS refused), which no other provider could change.
+// ownFailure says whether a failure is certainly the account's own (a killed CLI, a lock,
+// the program's own check, a call AWS refused), which no other provider could change.
 func runShared(ctx context.Context, ws auto.Workspace, op engineOp, progress []io.Writer, args []string, ownFailure func(error) bool) (string, error) {
 	provider := providerFrom(ctx)
 	if !provider.shared() || (op.Refresh && !op.SameConfig) {
