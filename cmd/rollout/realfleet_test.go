@@ -127,39 +127,7 @@ func (f *realFleet) requireLiveEqualsRender(t *testing.T, accountID string, vend
 	want := f.rendered(t, accountID, vendorArgs...)
 	got, err := snapshot.Take(context.Background(), f.iam(t, accountID), accountID, snapshot.NamesOf(want))
 	require.NoError(t, err)
-	require.Equal(t, normalised(t, want), normalised(t, got), "account %s: live IAM differs from render", accountID)
-}
-
-// normalised is an account's IAM state as plain JSON values with every policy document's
-// statements in canonical form, so that key order and single-versus-list values do not count.
-func normalised(t *testing.T, a *iamstate.Account) any {
-	t.Helper()
-	b, err := json.Marshal(a)
-	require.NoError(t, err)
-	var v map[string]any
-	require.NoError(t, json.Unmarshal(b, &v))
-	var walk func(any) any
-	walk = func(x any) any {
-		switch x := x.(type) {
-		case map[string]any:
-			if _, ok := x["Statement"]; ok {
-				return iamstate.CanonicalStatements(x)
-			}
-			out := map[string]any{}
-			for k, v := range x {
-				out[k] = walk(v)
-			}
-			return out
-		case []any:
-			out := make([]any, len(x))
-			for i, v := range x {
-				out[i] = walk(v)
-			}
-			return out
-		}
-		return x
-	}
-	return walk(v)
+	testenv.RequireSameIAM(t, want, got, "account %s: live IAM differs from render", accountID)
 }
 
 // vendorEntities lists the IAM roles and customer-managed policies in an account, other than

@@ -1,0 +1,50 @@
+package testenv
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/byoc-access/byoc-access/iamstate"
+)
+
+// RequireSameIAM requires two accounts' IAM states (what render printed, what snapshot read
+// live) to be equal after normalisation, so that JSON key order and single-versus-list values
+// in policy documents do not count.
+func RequireSameIAM(t testing.TB, want, got *iamstate.Account, msgAndArgs ...any) {
+	t.Helper()
+	require.Equal(t, NormalisedIAM(t, want), NormalisedIAM(t, got), msgAndArgs...)
+}
+
+// NormalisedIAM is an account's IAM state as plain JSON values with every policy document's
+// statements in canonical form.
+func NormalisedIAM(t testing.TB, a *iamstate.Account) any {
+	t.Helper()
+	b, err := json.Marshal(a)
+	require.NoError(t, err)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(b, &v))
+	var walk func(any) any
+	walk = func(x any) any {
+		switch x := x.(type) {
+		case map[string]any:
+			if _, ok := x["Statement"]; ok {
+				return iamstate.CanonicalStatements(x)
+			}
+			out := map[string]any{}
+			for k, v := range x {
+				out[k] = walk(v)
+			}
+			return out
+		case []any:
+			out := make([]any, len(x))
+			for i, v := range x {
+				out[i] = walk(v)
+			}
+			return out
+		}
+		return x
+	}
+	return walk(v)
+}
