@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
@@ -134,28 +133,7 @@ func (f *realFleet) requireLiveEqualsRender(t *testing.T, accountID string, vend
 // the organization's own access role: what a vendor grant leaves behind.
 func (f *realFleet) vendorEntities(t *testing.T, accountID string) []string {
 	t.Helper()
-	ctx := context.Background()
-	client := f.iam(t, accountID)
-	var out []string
-	roles, err := client.ListRoles(ctx, &iam.ListRolesInput{})
-	require.NoError(t, err)
-	for _, r := range roles.Roles {
-		if name := aws.ToString(r.RoleName); name != "OrganizationAccountAccessRole" {
-			out = append(out, "role"+aws.ToString(r.Path)+name)
-			inline, err := client.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: r.RoleName})
-			require.NoError(t, err)
-			for _, p := range inline.PolicyNames {
-				out = append(out, "inline/"+name+"/"+p)
-			}
-		}
-	}
-	pols, err := client.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal})
-	require.NoError(t, err)
-	for _, p := range pols.Policies {
-		out = append(out, "policy"+aws.ToString(p.Path)+aws.ToString(p.PolicyName))
-	}
-	sort.Strings(out)
-	return out
+	return testenv.VendorEntities(t, f.iam(t, accountID))
 }
 
 // stacks lists the stacks in the fleet's file backend.

@@ -1,9 +1,14 @@
 package testenv
 
 import (
+	"context"
 	"encoding/json"
+	"sort"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
@@ -47,4 +52,32 @@ func NormalisedIAM(t testing.TB, a *iamstate.Account) any {
 		return x
 	}
 	return walk(v)
+}
+
+// VendorEntities lists the IAM roles (with their inline policies) and customer-managed
+// policies in the client's account, other than the organization's own access role: what a
+// vendor grant leaves behind.
+func VendorEntities(t testing.TB, client *iam.Client) []string {
+	t.Helper()
+	ctx := context.Background()
+	var out []string
+	roles, err := client.ListRoles(ctx, &iam.ListRolesInput{})
+	require.NoError(t, err)
+	for _, r := range roles.Roles {
+		if name := aws.ToString(r.RoleName); name != "OrganizationAccountAccessRole" {
+			out = append(out, "role"+aws.ToString(r.Path)+name)
+			inline, err := client.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: r.RoleName})
+			require.NoError(t, err)
+			for _, p := range inline.PolicyNames {
+				out = append(out, "inline/"+name+"/"+p)
+			}
+		}
+	}
+	pols, err := client.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal})
+	require.NoError(t, err)
+	for _, p := range pols.Policies {
+		out = append(out, "policy"+aws.ToString(p.Path)+aws.ToString(p.PolicyName))
+	}
+	sort.Strings(out)
+	return out
 }
