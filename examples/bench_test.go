@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ type bench struct {
 	root     string // the checkout
 	cli      string
 	rollout  string
+	work     string // the rollout's working folder: its run records stay out of the checkout
 	backend  string
 	provider testenv.AWSProvider
 }
@@ -56,6 +58,8 @@ func newBench(t *testing.T, accounts ...string) *bench {
 	b.org = testenv.SeedOrganization(t, b.m, spec)
 	b.m.UseInEnv(t)
 	b.provider = testenv.UseAWSProvider(t)
+	b.rollout = testenv.RolloutBinary(t)
+	b.work = t.TempDir()
 
 	b.backend = "file://" + t.TempDir()
 	home := t.TempDir()
@@ -84,6 +88,27 @@ func (b *bench) pulumi(t *testing.T, dir string, args ...string) (string, error)
 	return out.String(), err
 }
 
+// mustPulumiAll runs independent CLI commands in dir at once (each on its own stack), as a
+// user's terminals would, and requires each to succeed; it returns their outputs in order.
+func (b *bench) mustPulumiAll(t *testing.T, dir string, commands ...[]string) []string {
+	t.Helper()
+	outs := make([]string, len(commands))
+	errs := make([]error, len(commands))
+	var wg sync.WaitGroup
+	for i, args := range commands {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = b.pulumi(t, dir, args...)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "pulumi %s:\n%s", strings.Join(commands[i], " "), outs[i])
+	}
+	return outs
+}
+
 func (b *bench) mustPulumi(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	out, err := b.pulumi(t, dir, args...)
@@ -94,10 +119,8 @@ func (b *bench) mustPulumi(t *testing.T, dir string, args ...string) string {
 // rolloutCmd runs the rollout binary and returns stdout, stderr and the exit code.
 func (b *bench) rolloutCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	if b.rollout == "" {
-		b.rollout = testenv.RolloutBinary(t)
-	}
 	cmd := exec.Command(b.rollout, args...)
+	cmd.Dir = b.work
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
@@ -120,7 +143,7 @@ func exitText(err error) string {
 }
 
 // initStack creates a stack in the project folder and sets its config as a user does, with
-// `pulumi config set --path` per key; the AWS provider assumes the organization's access role
+// `pulumi config set-all --path`; the AWS provider assumes the organization's access role
 // in the account, as an administrator's profile would.
 func (b *bench) initStack(t *testing.T, dir, stack, accountID string, config [][2]string) {
 	t.Helper()
@@ -129,9 +152,11 @@ func (b *bench) initStack(t *testing.T, dir, stack, accountID string, config [][
 		{"aws:region", testenv.Region},
 		{"aws:assumeRole.roleArn", "arn:aws:iam::" + accountID + ":role/OrganizationAccountAccessRole"},
 	}
+	args := []string{"config", "set-all", "--stack", stack, "--path"}
 	for _, kv := range append(base, config...) {
-		b.mustPulumi(t, dir, "config", "set", "--stack", stack, "--path", kv[0], kv[1])
+		args = append(args, "--plaintext", kv[0]+"="+kv[1])
 	}
+	b.mustPulumi(t, dir, args...)
 }
 
 // requireLiveEqualsRender reads the account's IAM with the AWS SDK and requires it to be what

@@ -34,7 +34,12 @@ func UseLanguageHost(t testing.TB, runtime string) string {
 	t.Helper()
 	name := "pulumi-language-" + runtime
 	if p, err := exec.LookPath(name); err == nil {
-		t.Logf("language host %s: %s (on PATH)", runtime, p)
+		how := "on PATH"
+		if hostsDir != "" && filepath.Dir(p) == hostsDir {
+			// An earlier call of this test put the built hosts on PATH.
+			how = "built by scripts/install-language-hosts.sh: the CLI has none beside it"
+		}
+		t.Logf("language host %s: %s (%s)", runtime, p, how)
 		return p
 	}
 	cli, err := pulumicli.FindPath()
