@@ -67,11 +67,18 @@ const (
 // subtests share one moto and one set of hosts; each deploys into its own account.
 func TestPrograms(t *testing.T) {
 	b := newBench(t, "stack-streamnative", "stack-streamkap", "stack-datadog", "stack-spec", "go", "typescript", "yaml")
-	testenv.UseLanguageHost(t, "go")
-	t.Run("pulumi up of main.go per stack, then the rollout", func(t *testing.T) { testStacks(t, b) })
-	t.Run("the component from Go", func(t *testing.T) { testGo(t, b) })
-	t.Run("the component from TypeScript", func(t *testing.T) { testTypeScript(t, b) })
-	t.Run("the component from YAML", func(t *testing.T) { testYAML(t, b) })
+	// All hosts are made available here, because the subtests run in parallel and so cannot
+	// change the environment themselves.
+	for _, runtime := range []string{"go", "nodejs", "yaml"} {
+		testenv.UseLanguageHost(t, runtime)
+	}
+	// Independent projects in their own accounts: they run side by side, to keep the test short.
+	t.Run("programs", func(t *testing.T) {
+		t.Run("pulumi up of main.go per stack, then the rollout", func(t *testing.T) { t.Parallel(); testStacks(t, b) })
+		t.Run("the component from Go", func(t *testing.T) { t.Parallel(); testGo(t, b) })
+		t.Run("the component from TypeScript", func(t *testing.T) { t.Parallel(); testTypeScript(t, b) })
+		t.Run("the component from YAML", func(t *testing.T) { t.Parallel(); testYAML(t, b) })
+	})
 	b.provider.RequireNoLeftovers(t, 20*time.Second)
 }
 
@@ -220,7 +227,7 @@ func testStacks(t *testing.T, b *bench) {
 		require.Contains(t, out, id)
 		out, errOut, code = b.rolloutCmd(t, "verify", "--vendor", "streamkap", "--account", id)
 		require.Equal(t, 0, code, "verify: %s\n%s", out, errOut)
-		out, errOut, code = b.rolloutCmd(t, "drift", "--account", id, "--backend", b.backend)
+		out, errOut, code = b.rolloutCmd(t, "drift", "--vendor", "streamkap", "--account", id, "--backend", b.backend)
 		require.Equal(t, 0, code, "drift: %s\n%s", out, errOut)
 	})
 
@@ -254,7 +261,6 @@ func testGo(t *testing.T, b *bench) {
 
 // testTypeScript deploys examples/typescript through `pulumi package add` of provider/.
 func testTypeScript(t *testing.T, b *bench) {
-	testenv.UseLanguageHost(t, "nodejs")
 	modules := nodeModules(t)
 	dir := t.TempDir()
 	copyTree(t, filepath.Join(b.root, "examples", "typescript"), dir, nil)
@@ -267,7 +273,6 @@ func testTypeScript(t *testing.T, b *bench) {
 
 // testYAML deploys examples/yaml with its packages entry pointed at the checkout's provider/.
 func testYAML(t *testing.T, b *bench) {
-	testenv.UseLanguageHost(t, "yaml")
 	dir := t.TempDir()
 	copyTree(t, filepath.Join(b.root, "examples", "yaml"), dir, nil)
 	project := filepath.Join(dir, "Pulumi.yaml")
