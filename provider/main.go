@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -39,7 +40,7 @@ func main() {
 func New() (p.Provider, error) {
 	return infer.NewProviderBuilder().
 		WithDisplayName("byoc-access").
-		WithDescription("Grants a BYOC vendor (StreamNative, Streamkap, or any vendor spec) its IAM access to an AWS account.").
+		WithDescription("Grants a BYOC vendor (StreamNative, Streamkap, Datadog, Databricks, or any vendor spec) its IAM access to an AWS account.").
 		WithKeywords("aws", "iam", "byoc", "vendor-access", "category/cloud", "kind/component").
 		WithRepository("https://github.com/byoc-access/byoc-access").
 		WithPublisher("byoc-access").
@@ -69,7 +70,7 @@ type VendorAccessArgs struct {
 
 // Annotate describes each input for the generated SDKs.
 func (a *VendorAccessArgs) Annotate(an infer.Annotator) {
-	an.Describe(&a.Vendor, "An embedded vendor preset: streamkap or streamnative. Set this or spec.")
+	an.Describe(&a.Vendor, "An embedded vendor preset: "+strings.Join(vendors.PresetNames(), ", ")+". Set this or spec.")
 	an.Describe(&a.Spec, "A vendor spec as YAML text (see vendor-spec.schema.json), for vendors without a preset. Set this or vendor.")
 	an.Describe(&a.Params, "The vendor's parameters as strings; lists as JSON arrays or comma-separated, e.g. {external_id: \"o-abcde\"}.")
 	an.Describe(&a.AccountID, "The target account ID; when empty it is read from the AWS provider's credentials.")

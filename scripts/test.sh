@@ -24,6 +24,26 @@ else
   echo "no AWS provider could be had: the deploy tests will skip and say so (fail under CI)" >&2
 fi
 
+step "Pulumi language hosts (Go, Node.js, YAML)"
+# The program tests (examples/) run Go, TypeScript and YAML programs through the CLI, which
+# needs a language host per runtime. The official CLI archive ships them beside the CLI; the
+# CLI built from source has none, so they are built and cached here. The tests use them only
+# where the CLI has none of its own, and log which host served.
+if BYOC_LANGUAGE_HOSTS_DIR=$(scripts/install-language-hosts.sh); then
+  export BYOC_LANGUAGE_HOSTS_DIR
+  ls "$BYOC_LANGUAGE_HOSTS_DIR"
+else
+  echo "the language hosts could not be built: the program tests will skip and say so (fail under CI)" >&2
+fi
+
+step "npm packages of the TypeScript example"
+if BYOC_NODE_MODULES_DIR=$(scripts/install-node-modules.sh); then
+  export BYOC_NODE_MODULES_DIR
+  echo "$BYOC_NODE_MODULES_DIR"
+else
+  echo "the TypeScript example's npm packages could not be installed: its test will skip and say so (fail under CI)" >&2
+fi
+
 step "moto (AWS API emulator)"
 if ! command -v moto_server >/dev/null 2>&1; then
   echo "moto_server not found; installing moto[server] with pip" >&2
@@ -53,6 +73,8 @@ go vet ./...
 # The multi-language provider is its own module, so the root go.mod never carries the
 # Pulumi engine packages that pulumi-go-provider needs.
 (cd provider && go vet ./...)
+# The Go example is a module of its own, as a user's program is.
+(cd examples/go && go vet ./...)
 
 step "go test"
 # The Automation API tests start real Pulumi CLI processes; keep the package parallelism

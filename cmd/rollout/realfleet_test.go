@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/iamstate"
@@ -127,67 +126,14 @@ func (f *realFleet) requireLiveEqualsRender(t *testing.T, accountID string, vend
 	want := f.rendered(t, accountID, vendorArgs...)
 	got, err := snapshot.Take(context.Background(), f.iam(t, accountID), accountID, snapshot.NamesOf(want))
 	require.NoError(t, err)
-	require.Equal(t, normalised(t, want), normalised(t, got), "account %s: live IAM differs from render", accountID)
-}
-
-// normalised is an account's IAM state as plain JSON values with every policy document's
-// statements in canonical form, so that key order and single-versus-list values do not count.
-func normalised(t *testing.T, a *iamstate.Account) any {
-	t.Helper()
-	b, err := json.Marshal(a)
-	require.NoError(t, err)
-	var v map[string]any
-	require.NoError(t, json.Unmarshal(b, &v))
-	var walk func(any) any
-	walk = func(x any) any {
-		switch x := x.(type) {
-		case map[string]any:
-			if _, ok := x["Statement"]; ok {
-				return iamstate.CanonicalStatements(x)
-			}
-			out := map[string]any{}
-			for k, v := range x {
-				out[k] = walk(v)
-			}
-			return out
-		case []any:
-			out := make([]any, len(x))
-			for i, v := range x {
-				out[i] = walk(v)
-			}
-			return out
-		}
-		return x
-	}
-	return walk(v)
+	testenv.RequireSameIAM(t, want, got, "account %s: live IAM differs from render", accountID)
 }
 
 // vendorEntities lists the IAM roles and customer-managed policies in an account, other than
 // the organization's own access role: what a vendor grant leaves behind.
 func (f *realFleet) vendorEntities(t *testing.T, accountID string) []string {
 	t.Helper()
-	ctx := context.Background()
-	client := f.iam(t, accountID)
-	var out []string
-	roles, err := client.ListRoles(ctx, &iam.ListRolesInput{})
-	require.NoError(t, err)
-	for _, r := range roles.Roles {
-		if name := aws.ToString(r.RoleName); name != "OrganizationAccountAccessRole" {
-			out = append(out, "role"+aws.ToString(r.Path)+name)
-			inline, err := client.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: r.RoleName})
-			require.NoError(t, err)
-			for _, p := range inline.PolicyNames {
-				out = append(out, "inline/"+name+"/"+p)
-			}
-		}
-	}
-	pols, err := client.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal})
-	require.NoError(t, err)
-	for _, p := range pols.Policies {
-		out = append(out, "policy"+aws.ToString(p.Path)+aws.ToString(p.PolicyName))
-	}
-	sort.Strings(out)
-	return out
+	return testenv.VendorEntities(t, f.iam(t, accountID))
 }
 
 // stacks lists the stacks in the fleet's file backend.

@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/byoc-access/byoc-access/components"
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/vendors"
 )
 
@@ -68,6 +69,14 @@ func ReadConfig(ctx *pulumi.Context) (Config, error) {
 	if err := cfg.TryObject(KeyTags, &c.Tags); err != nil && !isMissing(err) {
 		return c, fmt.Errorf("config %s:%s: want an object of tag names to values: %w", Project, KeyTags, err)
 	}
+	if c.AccountID != "" {
+		if err := validate.AccountID(c.AccountID); err != nil {
+			return c, fmt.Errorf("config %s:%s: %w", Project, KeyAccountID, err)
+		}
+	}
+	if err := validate.Tags(c.Tags); err != nil {
+		return c, fmt.Errorf("config %s:%s: %w", Project, KeyTags, err)
+	}
 	if c.Vendor == "" && c.SpecFile == "" {
 		return c, fmt.Errorf("config %s:%s is not set: run `pulumi config set %s <%s>` or set %s:%s to a spec file",
 			Project, KeyVendor, KeyVendor, strings.Join(vendors.PresetNames(), "|"), Project, KeySpecFile)
@@ -93,6 +102,10 @@ func Deploy(ctx *pulumi.Context, c Config) error {
 	spec, err := vendors.Select(c.Vendor, c.SpecFile)
 	if err != nil {
 		return fmt.Errorf("config %s:%s/%s: %w", Project, KeyVendor, KeySpecFile, err)
+	}
+	// Checked here as well as in the component, so the message names the config key to fix.
+	if _, err := spec.ResolveParams(c.Params); err != nil {
+		return fmt.Errorf("config %s:%s: %w", Project, KeyParams, err)
 	}
 	if err := checkAccount(ctx, c.AccountID); err != nil {
 		return err

@@ -50,6 +50,10 @@ func TestProgramConfigErrors(t *testing.T) {
 		{"unknown vendor", map[string]string{"byoc-access:vendor": "nope"}, `unknown vendor "nope"`},
 		{"params not an object", map[string]string{"byoc-access:vendor": "streamkap", "byoc-access:params": "[1,2"}, "byoc-access:params"},
 		{"bad parameter", map[string]string{"byoc-access:vendor": "streamkap", "byoc-access:params": `{"external_id":"x"}`}, "2 to 1224"},
+		{"bad parameter names the key", map[string]string{"byoc-access:vendor": "streamkap", "byoc-access:params": `{"external_id":"x"}`}, "config byoc-access:params: "},
+		{"missing required parameter", map[string]string{"byoc-access:vendor": "datadog"}, `config byoc-access:params: vendor datadog: parameter "external_id"`},
+		{"bad account ID", map[string]string{"byoc-access:vendor": "streamkap", "byoc-access:accountId": "12345"}, "config byoc-access:accountId: account ID \"12345\""},
+		{"bad tag", map[string]string{"byoc-access:vendor": "streamkap", "byoc-access:tags": `{"aws:owner":"x"}`}, "config byoc-access:tags: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

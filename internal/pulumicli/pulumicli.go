@@ -39,6 +39,18 @@ const AWSPluginVersion = "6.83.0"
 // copy scripts/install-pulumi.sh builds and caches. The command is made once per process (per
 // set of candidates) and shared, because every check costs a `pulumi version` run.
 func Find() (auto.PulumiCommand, error) {
+	cmd, _, err := findWithPath()
+	return cmd, err
+}
+
+// FindPath returns the path of the pulumi binary Find chooses, for callers that run the CLI as
+// a user does (`pulumi up` in a project folder) or look beside it for its bundled plugins.
+func FindPath() (string, error) {
+	_, bin, err := findWithPath()
+	return bin, err
+}
+
+func findWithPath() (auto.PulumiCommand, string, error) {
 	var candidates []string
 	if p := os.Getenv("PULUMI_CLI"); p != "" {
 		candidates = append(candidates, p)
@@ -51,27 +63,32 @@ func Find() (auto.PulumiCommand, error) {
 
 	found.mu.Lock()
 	defer found.mu.Unlock()
-	if cmd, ok := found.cmds[key]; ok {
-		return cmd, nil
+	if f, ok := found.cmds[key]; ok {
+		return f.cmd, f.bin, nil
 	}
-	cmd, err := find(candidates)
+	cmd, bin, err := find(candidates)
 	if err != nil {
 		// Not remembered: the CLI may be installed while the process runs (tests, retries).
-		return nil, err
+		return nil, "", err
 	}
 	if found.cmds == nil {
-		found.cmds = map[string]auto.PulumiCommand{}
+		found.cmds = map[string]foundCLI{}
 	}
-	found.cmds[key] = cmd
-	return cmd, nil
+	found.cmds[key] = foundCLI{cmd: cmd, bin: bin}
+	return cmd, bin, nil
+}
+
+type foundCLI struct {
+	cmd auto.PulumiCommand
+	bin string
 }
 
 var found struct {
 	mu   sync.Mutex
-	cmds map[string]auto.PulumiCommand
+	cmds map[string]foundCLI
 }
 
-func find(candidates []string) (auto.PulumiCommand, error) {
+func find(candidates []string) (auto.PulumiCommand, string, error) {
 	min := semver.MustParse(Version)
 	var tried []string
 	for _, c := range candidates {
@@ -88,11 +105,11 @@ func find(candidates []string) (auto.PulumiCommand, error) {
 		if err != nil {
 			// The machine's problem (a CLI root that cannot be prepared), not the user's input:
 			// it must not read as a usage error.
-			return nil, &NotFoundError{Tried: append(tried, fmt.Sprintf("%s: %v", c, err))}
+			return nil, "", &NotFoundError{Tried: append(tried, fmt.Sprintf("%s: %v", c, err))}
 		}
-		return cmd, nil
+		return cmd, c, nil
 	}
-	return nil, &NotFoundError{Tried: tried}
+	return nil, "", &NotFoundError{Tried: tried}
 }
 
 // At returns the command for one given pulumi binary of Version or newer, for tests that run
