@@ -8,16 +8,16 @@ import (
 )
 
 // With AWS_CA_BUNDLE set, the Terraform AWS provider 5.100 (and so pulumi-aws 6.83, which
-// bridges it) fails its second configuration in one process: the AWS SDK for Go v2 adds the
-// bundle to the HTTP client it is given only when that client is still the SDK's buildable
-// one (aws-sdk-go-v2/config, resolveCustomCABundle: "unable to add custom RootCAs
-// HTTPClient, has no WithTransportOptions"), and the provider's second configuration hands it
-// the client the first one wrapped. So a shared provider is given the bundle another way,
-// one that no configuration reads: as SSL_CERT_FILE, the file Go's crypto/x509 loads its
-// system roots from on Linux and the other Unix systems but macOS. Every TLS connection of
-// the provider then trusts the bundle's certificates, and those of the system's certificate
-// folders (SSL_CERT_DIR, or the system's default), so that both a TLS-inspecting proxy (or an
-// emulator) and AWS's own endpoints verify.
+// bridges it) fails its second configuration in one process: "unable to add custom RootCAs
+// HTTPClient, has no WithTransportOptions", the error of the AWS SDK for Go v2
+// (aws-sdk-go-v2/config, resolveCustomCABundle), which can add a bundle only to an HTTP client
+// of its own buildable type, when the client it is given is of another. So a shared provider
+// is given the bundle another way, one that no configuration reads: as SSL_CERT_FILE, the
+// file Go's crypto/x509 loads its system roots from, once per process, on Linux and the other
+// Unix systems but macOS. Every TLS connection of the provider then trusts the bundle's
+// certificates and those of the system's certificate folders (SSL_CERT_DIR, or the system's
+// default), so that both a TLS-inspecting proxy (or an emulator) and AWS's own endpoints
+// verify.
 const (
 	caBundleEnv = "AWS_CA_BUNDLE"
 	certFileEnv = "SSL_CERT_FILE"
