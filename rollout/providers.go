@@ -206,12 +206,9 @@ func sharedProvider(env map[string]string) string {
 	return pulumicli.AWSPluginPath(env["PULUMI_HOME"], pulumicli.AWSPluginVersion)
 }
 
-// caBundleEnv makes the Terraform AWS provider (5.100, and pulumi-aws 6.83 with it) fail a
-// second configuration in the same process ("unable to add custom RootCAs HTTPClient, has no
-// WithTransportOptions"): with it set, every account gets a provider of its own.
-const caBundleEnv = "AWS_CA_BUNDLE"
-
-// sharable says whether the environment lets one provider serve several accounts.
+// sharable says whether the environment lets one provider serve several accounts: not while
+// it holds a CA bundle that could not be handed over in a form a second configuration
+// survives (cabundle.go).
 func sharable(env []string) bool {
 	for _, kv := range env {
 		if k, v, _ := strings.Cut(kv, "="); k == caBundleEnv && v != "" {
@@ -223,7 +220,7 @@ func sharable(env []string) bool {
 
 // providerEnv is the environment of a shared provider: the one the CLI would hand a provider
 // it started (the run's environment over the process's), without the secrets passphrase,
-// which only the CLI needs.
+// which only the CLI needs, and with a CA bundle handed over as cabundle.go says.
 func providerEnv(env map[string]string) []string {
 	merged := map[string]string{}
 	for _, kv := range os.Environ() {
@@ -237,6 +234,7 @@ func providerEnv(env map[string]string) []string {
 	for _, k := range append(pulumicli.PassphraseEnv, "PULUMI_DEBUG_PROVIDERS") {
 		delete(merged, k)
 	}
+	handOverCABundle(merged)
 	out := make([]string, 0, len(merged))
 	for k, v := range merged {
 		out = append(out, k+"="+v)

@@ -58,8 +58,7 @@ if [ -z "${AWS_ACCESS_KEY_ID:-}${AWS_PROFILE:-}" ] && [ ! -e "$HOME/.aws/credent
   moto_pid=$!
   trap 'kill $moto_pid 2>/dev/null' EXIT
   export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=demo-only AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=
-  # moto is plain HTTP: a CA bundle the machine sets is not needed, and with one every account
-  # would get an AWS provider of its own instead of sharing its worker's (README, "Control").
+  # moto is plain HTTP: a CA bundle the machine sets is not needed.
   unset AWS_CA_BUNDLE
   for _ in $(seq 100); do curl -s "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && break; sleep 0.2; done
   aws organizations create-organization --feature-set ALL >/dev/null

@@ -36,13 +36,14 @@ type realFleet struct {
 
 // newRealFleet starts moto with the AWS-managed policies (the presets attach some), seeds an
 // organization of n member accounts spread over nested OUs below Root/Workloads, and points
-// this test's environment (and so every CLI and provider process) at it.
-func newRealFleet(t *testing.T, n int) *realFleet {
+// this test's environment (and so every CLI and provider process) at it; opts change how moto
+// is started (testenv.WithTLS: over HTTPS, its CA bundle in AWS_CA_BUNDLE).
+func newRealFleet(t *testing.T, n int, opts ...testenv.MotoOption) *realFleet {
 	t.Helper()
 	if _, err := pulumicli.Find(); err != nil {
 		testenv.Missing(t, "needs the real Pulumi CLI (run scripts/install-pulumi.sh): %v", err)
 	}
-	m := testenv.StartMoto(t)
+	m := testenv.StartMoto(t, opts...)
 	spec := testenv.OrgSpec{OUs: []string{"Workloads", "Workloads/Prod", "Workloads/Prod/EU", "Workloads/Dev"}}
 	ous := []string{"Workloads/Prod", "Workloads/Prod/EU", "Workloads/Dev", "Workloads"}
 	for i := 0; i < n; i++ {

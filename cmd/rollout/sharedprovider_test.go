@@ -136,27 +136,32 @@ func TestOneProviderPerWorker(t *testing.T) {
 	}
 }
 
-// TestProviderPerAccountWithACABundle: with AWS_CA_BUNDLE set, the Terraform AWS provider
-// cannot take a second configuration, so the rollout leaves every account's CLI to start its
-// own provider, and every account deploys.
-func TestProviderPerAccountWithACABundle(t *testing.T) {
-	f := newRealFleet(t, 2)
-	// newRealFleet cleared the machine's bundle for moto; any valid bundle does here.
-	bundle := "/etc/ssl/certs/ca-certificates.crt"
-	if _, err := os.Stat(bundle); err != nil {
-		testenv.Missing(t, "no CA bundle to set AWS_CA_BUNDLE to (install ca-certificates): %v", err)
-	}
-	t.Setenv("AWS_CA_BUNDLE", bundle)
+// TestOneProviderPerWorkerWithACABundle: with AWS_CA_BUNDLE set, as on a machine behind a
+// TLS-inspecting proxy, accounts still share their worker's provider. moto serves HTTPS with a
+// certificate only the bundle's CA vouches for, so every account's IAM calls verify against
+// the bundle, and the Terraform AWS provider, which fails a second configuration with
+// AWS_CA_BUNDLE, is configured once per account.
+func TestOneProviderPerWorkerWithACABundle(t *testing.T) {
+	f := newRealFleet(t, 3, testenv.WithTLS())
+	require.Equal(t, f.m.CABundle, os.Getenv("AWS_CA_BUNDLE"))
 	started := recordProviderStarts(t, f)
-	rep := f.report(t, exitOK, "up", "--parallel", "1", "--vendor", "streamkap", "--ou", "Root/Workloads")
-	require.Equal(t, 2, rep.Counts.Succeeded, resultsText(rep))
-	require.Len(t, started(), 2, "one provider per account")
-	for _, args := range started() {
-		require.NotEmpty(t, args, "every provider started by the CLI, none shared: %q", started())
-	}
+	vendor := []string{"--vendor", "streamkap", "--ou", "Root/Workloads"}
+
+	rep := f.report(t, exitOK, append([]string{"up", "--parallel", "1"}, vendor...)...)
+	requireAll(t, rep, 3, rollout.StatusSucceeded)
+	require.Equal(t, []string{""}, started(), "three accounts one at a time: one shared provider, none started by a CLI")
 	for _, r := range rep.Results {
 		require.Equal(t, 1, r.Attempts, "%+v", r)
 	}
+	for _, id := range f.ids {
+		f.requireLiveEqualsRender(t, id, "--vendor", "streamkap")
+	}
+	f.provider.RequireNoLeftovers(t, 10*time.Second)
+
+	// A forced re-run reads every account back through the bundle on one provider again.
+	rep = f.report(t, exitOK, append([]string{"up", "--parallel", "1", "--force"}, vendor...)...)
+	requireAll(t, rep, 3, rollout.StatusSucceeded)
+	require.Equal(t, []string{"", ""}, started())
 }
 
 // lockStack leaves a lock of another host's run on a stack of the fleet's file backend.

@@ -57,7 +57,7 @@ func (m *Moto) EnforceIAM(t testing.TB) {
 // (moto's INITIAL_NO_AUTH_ACTION_COUNT).
 func (m *Moto) setAuthCount(t testing.TB, count string) {
 	t.Helper()
-	resp, err := http.Post(m.Endpoint+"/moto-api/reset-auth", "text/plain", strings.NewReader(count))
+	resp, err := m.api().Post(m.Endpoint+"/moto-api/reset-auth", "text/plain", strings.NewReader(count))
 	if err != nil {
 		t.Fatalf("moto reset-auth: %v", err)
 	}

@@ -30,6 +30,11 @@ type Moto struct {
 	Endpoint string
 	// Port is the endpoint's port, for tools that take a port rather than a URL.
 	Port int
+	// CABundle is the PEM file of the CA moto's certificate is signed by, when it serves
+	// HTTPS (WithTLS); "" for plain HTTP.
+	CABundle string
+	// client reaches moto's own API (reset, reset-auth).
+	client *http.Client
 }
 
 // Fake credentials: moto accepts any, and maps this default key to account 123456789012.
@@ -44,7 +49,7 @@ const (
 // MotoOption changes how moto is started.
 type MotoOption func(*motoSettings)
 
-type motoSettings struct{ managedPolicies bool }
+type motoSettings struct{ managedPolicies, tls bool }
 
 // WithoutManagedPolicies starts moto without AWS-managed IAM policies. Loading them costs
 // about a second for every account moto creates, so organization-scale tests leave them out.
@@ -86,7 +91,14 @@ func startMoto(t testing.TB, bin string, settings motoSettings) (*Moto, []byte, 
 	if err != nil {
 		t.Fatalf("find a free port for moto: %v", err)
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	args := []string{"-H", "127.0.0.1", "-p", strconv.Itoa(port)}
+	scheme, caBundle := "http", ""
+	if settings.tls {
+		files := newMotoTLS(t)
+		args = append(args, "-c", files.certFile, "-k", files.keyFile)
+		scheme, caBundle = "https", files.caFile
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES="+strconv.FormatBool(settings.managedPolicies))
 	logPath := filepath.Join(t.TempDir(), "moto.log")
 	logFile, err := os.Create(logPath)
@@ -106,10 +118,11 @@ func startMoto(t testing.TB, bin string, settings motoSettings) (*Moto, []byte, 
 		<-exited
 		_ = logFile.Close()
 	}
-	m := &Moto{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port}
-	running := fmt.Sprintf("Running on http://127.0.0.1:%d", port)
+	m := &Moto{Endpoint: fmt.Sprintf("%s://127.0.0.1:%d", scheme, port), Port: port, CABundle: caBundle, client: httpClient(t, caBundle)}
+	running := fmt.Sprintf("Running on %s://127.0.0.1:%d", scheme, port)
 	deadline := time.Now().Add(30 * time.Second)
-	probe := &http.Client{Timeout: 2 * time.Second}
+	probe := *m.client
+	probe.Timeout = 2 * time.Second
 	for {
 		log, _ := os.ReadFile(logPath)
 		select {
@@ -154,11 +167,20 @@ func (m *Moto) AWSConfig(t testing.TB) aws.Config {
 // ConfigFor is an SDK config for this moto with the given credentials (e.g. assumed ones).
 func (m *Moto) ConfigFor(t testing.TB, creds aws.CredentialsProvider) aws.Config {
 	t.Helper()
-	cfg, err := config.LoadDefaultConfig(context.Background(),
+	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(Region),
 		config.WithCredentialsProvider(creds),
 		config.WithBaseEndpoint(m.Endpoint),
-	)
+	}
+	if m.CABundle != "" {
+		// Before AWS_CA_BUNDLE of the environment, which may name the machine's bundle.
+		pemCerts, err := os.ReadFile(m.CABundle)
+		if err != nil {
+			t.Fatalf("moto CA bundle: %v", err)
+		}
+		opts = append(opts, config.WithCustomCABundle(bytes.NewReader(pemCerts)))
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(), opts...)
 	if err != nil {
 		t.Fatalf("aws config for moto: %v", err)
 	}
@@ -198,16 +220,25 @@ func (m *Moto) UseInEnv(t testing.TB) {
 	}
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_PROFILE", "")
-	// moto is plain HTTP. A CA bundle from the machine (a TLS-inspecting proxy's) would only
-	// make the AWS provider unable to serve more than one account (rollout/providers.go).
-	t.Setenv("AWS_CA_BUNDLE", "")
+	// Over HTTPS, moto's CA is the bundle, as a TLS-inspecting proxy's is on a user's machine.
+	// Over plain HTTP none is needed: the machine's is cleared, so that tests run alike on
+	// machines with and without one.
+	t.Setenv("AWS_CA_BUNDLE", m.CABundle)
+}
+
+// api is the client for moto's own API.
+func (m *Moto) api() *http.Client {
+	if m.client == nil {
+		return http.DefaultClient
+	}
+	return m.client
 }
 
 // Reset clears every moto backend (organizations, accounts, IAM, S3...), so subtests can share
 // one server, which is cheaper than starting one each. It does not undo EnforceIAM.
 func (m *Moto) Reset(t testing.TB) {
 	t.Helper()
-	resp, err := http.Post(m.Endpoint+"/moto-api/reset", "application/json", nil)
+	resp, err := m.api().Post(m.Endpoint+"/moto-api/reset", "application/json", nil)
 	if err != nil {
 		t.Fatalf("reset moto: %v", err)
 	}

@@ -2,12 +2,15 @@ package testenv_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -136,4 +139,24 @@ func TestEnv(t *testing.T) {
 	creds, err := cfg.Credentials.Retrieve(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, testenv.AccessKeyID, creds.AccessKeyID)
+}
+
+// TestMotoOverTLS: moto over HTTPS answers clients given its CA bundle, and refuses the others,
+// as an endpoint behind a TLS-inspecting proxy does.
+func TestMotoOverTLS(t *testing.T) {
+	t.Parallel()
+	m := testenv.StartMoto(t, testenv.WithoutManagedPolicies(), testenv.WithTLS())
+	require.True(t, strings.HasPrefix(m.Endpoint, "https://"), m.Endpoint)
+	require.FileExists(t, m.CABundle)
+	ctx := context.Background()
+	id, err := sts.NewFromConfig(m.AWSConfig(t)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	require.NoError(t, err)
+	require.Equal(t, testenv.MotoAccount, aws.ToString(id.Account))
+	m.Reset(t)
+
+	cfg := m.AWSConfig(t)
+	cfg.HTTPClient = awshttp.NewBuildableClient() // the system's roots only
+	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	var unknownCA x509.UnknownAuthorityError
+	require.ErrorAs(t, err, &unknownCA)
 }

@@ -12,7 +12,8 @@
 // The bridge leaves its Terraform provider process running when it is shut down, so the
 // bridge runs in a process group of its own, and this binary ends that whole group when the
 // engine stops it (SIGINT, SIGTERM), when its own server stops, and when its parent (the
-// Pulumi CLI) is gone, e.g. after a SIGKILL of the CLI.
+// Pulumi CLI) is gone, e.g. after a SIGKILL of the CLI; the group's guard ends it when this
+// binary is killed outright (guard.go).
 package main
 
 import (
@@ -48,6 +49,9 @@ const tfProviderVersion = "5.100.0"
 const maxMsg = 400 * 1024 * 1024
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == guardArg {
+		os.Exit(guard(os.Args[2], os.Args[3:]))
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "pulumi-resource-aws (byoc-access test provider):", err)
 		os.Exit(1)
@@ -67,7 +71,7 @@ func run() error {
 	if tf == "" {
 		tf = filepath.Join(dir, "terraform-provider-aws")
 	}
-	b := &bridge{bin: filepath.Join(dir, "pulumi-terraform-bridge"), tfPath: tf, args: os.Args[1:], ready: make(chan struct{})}
+	b := &bridge{self: self, bin: filepath.Join(dir, "pulumi-terraform-bridge"), tfPath: tf, args: os.Args[1:], ready: make(chan struct{})}
 	var engines *relay
 	if len(b.args) == 0 {
 		// Started on its own, to be attached to: the bridge logs through the relay.
@@ -118,10 +122,11 @@ func watchParent(b *bridge) {
 	}
 }
 
-// bridge is the dynamically bridged provider running as a child in its own process group.
+// bridge is the dynamically bridged provider running in its own process group, below its
+// guard (guard.go), which is this binary.
 type bridge struct {
-	bin, tfPath string
-	args        []string
+	self, bin, tfPath string
+	args              []string
 
 	ready  chan struct{}
 	client pulumirpc.ResourceProviderClient
@@ -141,8 +146,8 @@ func (b *bridge) launch() (pulumirpc.ResourceProviderClient, error) {
 	if _, err := os.Stat(b.tfPath); err != nil {
 		return nil, fmt.Errorf("terraform-provider-aws: %w (set BYOC_TF_PROVIDER_AWS, or rerun scripts/install-testprovider.sh)", err)
 	}
-	cmd := exec.Command(b.bin, b.args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd := exec.Command(b.self, append([]string{guardArg, b.bin}, b.args...)...)
+	cmd.SysProcAttr = guardProcAttr()
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
