@@ -103,8 +103,8 @@ func TestCompare(t *testing.T) {
 			},
 		},
 		{
-			name:  "the external ID condition removed and a principal added",
-			trust: `{"Version":"2012-10-17","Statement":[{"Sid":"Vendor","Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":["arn:aws:iam::999988887777:root","arn:aws:iam::999988887777:role/ops","arn:aws:iam::444455556666:root"]}}]}`,
+			name:   "the external ID condition removed and a principal added",
+			trust:  `{"Version":"2012-10-17","Statement":[{"Sid":"Vendor","Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":["arn:aws:iam::999988887777:root","arn:aws:iam::999988887777:role/ops","arn:aws:iam::444455556666:root"]}}]}`,
 			policy: policyA,
 			want: []string{
 				"role/VendorRole: + principal AWS:arn:aws:iam::444455556666:root  [! new trust principal: it can assume the role]",
@@ -112,7 +112,7 @@ func TestCompare(t *testing.T) {
 			},
 		},
 		{
-			name: "boundary removed, attachment swapped, session longer",
+			name:  "boundary removed, attachment swapped, session longer",
 			trust: trustA, policy: policyA,
 			mutate: func(a *iamstate.Account) {
 				r := a.Roles["VendorRole"]
