@@ -139,7 +139,7 @@ func TestCompare(t *testing.T) {
 				"role/VendorRole: + boundary arn:aws:iam::111122223333:policy/Boundary",
 				"role/VendorRole: + attachment arn:aws:iam::111122223333:policy/VendorPolicy",
 				"policy/VendorPolicy: + policy",
-				`policy/VendorPolicy: + statement {"Action":["ec2:Describe*","s3:GetObject"],"Effect":"Allow","Resource":["arn:aws:s3:::b/*"],"Sid":"Read"}  [! new wildcard action]`,
+				`policy/VendorPolicy: + statement {"Action":["ec2:Describe*","s3:GetObject"],"Effect":"Allow","Resource":["arn:aws:s3:::b/*"],"Sid":"Read"}  [! new wildcard action; new wildcard resource]`,
 				`policy/VendorPolicy: + statement {"Action":["kms:Decrypt"],"Effect":"Allow","Resource":["arn:aws:kms:us-east-1:111122223333:key/k"],"Sid":"Keys"}`,
 			},
 		},

@@ -120,16 +120,16 @@ func (d *Account) document(res string, o, n any) {
 		return
 	}
 	addedSt, removedSt := statementChanges(o, n)
+	oi, ni := collect(o), collect(n)
 	inAdded, inRemoved := newItems(), newItems()
 	for _, st := range addedSt {
-		d.add(res, Added, WhatStatement, iamstate.CanonicalStatement(st), statementFlag(st))
+		d.add(res, Added, WhatStatement, iamstate.CanonicalStatement(st), statementFlag(st, oi))
 		inAdded.addStatement(st)
 	}
 	for _, st := range removedSt {
 		d.add(res, Removed, WhatStatement, iamstate.CanonicalStatement(st), "")
 		inRemoved.addStatement(st)
 	}
-	oi, ni := collect(o), collect(n)
 	for _, k := range []struct {
 		what           string
 		o, n, inA, inR map[string]string
@@ -309,20 +309,22 @@ func grantFlag(what, it string) string {
 	return ""
 }
 
-// statementFlag is grantFlag for a statement added whole: the first of its items lint would flag.
-func statementFlag(st map[string]any) string {
+// statementFlag is grantFlag for a statement added whole: what lint would flag among the
+// items the document did not grant before (old).
+func statementFlag(st map[string]any, old items) string {
 	a, r, _ := elements(st)
+	var flags []string
 	for _, x := range a {
-		if f := grantFlag(WhatAction, x); f != "" {
-			return f
+		if f := grantFlag(WhatAction, x); f != "" && !covered(strings.ToLower(x), old.actions) && !slices.Contains(flags, f) {
+			flags = append(flags, f)
 		}
 	}
 	for _, x := range r {
-		if f := grantFlag(WhatResource, x); f != "" {
-			return f
+		if f := grantFlag(WhatResource, x); f != "" && !covered(x, old.resources) && !slices.Contains(flags, f) {
+			flags = append(flags, f)
 		}
 	}
-	return ""
+	return strings.Join(flags, "; ")
 }
 
 // escalates names the escalation action an allowed action (or wildcard) grants, or "".
