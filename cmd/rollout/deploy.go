@@ -16,6 +16,7 @@ import (
 type deployInput struct {
 	vendor vendorFlags
 	fleet  fleetFlags
+	plan   planFlags
 }
 
 func newDeployCmd(op rollout.Operation) *cobra.Command {
@@ -36,12 +37,16 @@ func newDeployCmd(op rollout.Operation) *cobra.Command {
 	in.vendor.register(c)
 	in.vendor.registerPerAccount(c)
 	in.fleet.register(c)
+	in.plan.register(c, op)
 	return c
 }
 
 func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	ctx := c.Context()
 	if err := in.fleet.check(); err != nil {
+		return err
+	}
+	if err := in.plan.check(&in.vendor, &in.fleet); err != nil {
 		return err
 	}
 	if perAccountWanted(&in.vendor, in.fleet.targets.AccountsFile) {
@@ -63,7 +68,7 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	if err != nil {
 		return err
 	}
-	rep, err := runOp(ctx, r, op, accounts)
+	rep, err := in.plan.run(ctx, c, r, op, accounts, &in.vendor, &in.fleet, runDir, nil)
 	if err != nil {
 		return err
 	}
@@ -110,7 +115,7 @@ func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput
 	if err != nil {
 		return err
 	}
-	rep, err := runOp(ctx, r, op, accounts)
+	rep, err := in.plan.run(ctx, c, r, op, accounts, &in.vendor, &in.fleet, runDir, p)
 	if err != nil {
 		return err
 	}
