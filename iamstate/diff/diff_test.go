@@ -73,6 +73,17 @@ func TestCompare(t *testing.T) {
 			},
 		},
 		{
+			name:  "a statement without a Sid that gains an action pairs with its old self",
+			trust: trustA,
+			policy: `{"Version":"2012-10-17","Statement":[
+				{"Effect":"Allow","Action":["s3:GetObject","ec2:Describe*","s3:ListBucket"],"Resource":"arn:aws:s3:::b/*"},
+				{"Sid":"Keys","Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:111122223333:key/k"}]}`,
+			old: state(t, trustA, `{"Version":"2012-10-17","Statement":[
+				{"Effect":"Allow","Action":["s3:GetObject","ec2:Describe*"],"Resource":"arn:aws:s3:::b/*"},
+				{"Sid":"Keys","Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:111122223333:key/k"}]}`, nil),
+			want: []string{"policy/VendorPolicy: + action s3:ListBucket"},
+		},
+		{
 			name:  "an action a wildcard already grants adds nothing",
 			trust: trustA,
 			policy: `{"Version":"2012-10-17","Statement":[

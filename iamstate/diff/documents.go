@@ -213,17 +213,52 @@ func statementChanges(o, n any) (added, removed []map[string]any) {
 		return out
 	}
 	oSids, nSids := sids(restO), sids(restN)
+	// Statements without a Sid pair up when they have the same effect and share an action or a
+	// resource: one action added to a statement reads as that action, not as a new statement.
+	paired := map[int]bool{}
 	for _, st := range restN {
-		if s, _ := st["Sid"].(string); s == "" || !oSids[s] {
-			added = append(added, st)
+		s, _ := st["Sid"].(string)
+		switch {
+		case s != "" && oSids[s]:
+			continue
+		case s == "":
+			if j := partner(st, restO, paired); j >= 0 {
+				paired[j] = true
+				continue
+			}
 		}
+		added = append(added, st)
 	}
-	for _, st := range restO {
-		if s, _ := st["Sid"].(string); s == "" || !nSids[s] {
+	for j, st := range restO {
+		if s, _ := st["Sid"].(string); (s == "" && !paired[j]) || (s != "" && !nSids[s]) {
 			removed = append(removed, st)
 		}
 	}
 	return added, removed
+}
+
+// partner is the first unpaired Sid-less statement of olds that st changes, or -1.
+func partner(st map[string]any, olds []map[string]any, paired map[int]bool) int {
+	a, r, _ := elements(st)
+	for j, o := range olds {
+		if s, _ := o["Sid"].(string); s != "" || paired[j] || o["Effect"] != st["Effect"] {
+			continue
+		}
+		oa, or, _ := elements(o)
+		if overlaps(a, oa) || overlaps(r, or) {
+			return j
+		}
+	}
+	return -1
+}
+
+func overlaps(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
 }
 
 // trust compares trust policies principal by principal and condition by condition.
