@@ -174,4 +174,3 @@ func (f *realFleet) addMember(t *testing.T, name, ou string) string {
 	require.NoError(t, err)
 	return id
 }
-

@@ -72,7 +72,9 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	if err != nil {
 		return err
 	}
-	return finish(c, &in.fleet, rep, runDir)
+	err = finish(c, &in.fleet, rep, runDir)
+	in.plan.print(c, &in.fleet)
+	return err
 }
 
 func runOp(ctx context.Context, r *rollout.Runner, op rollout.Operation, accounts []targets.Account) (*rollout.Report, error) {
@@ -120,6 +122,7 @@ func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput
 		return err
 	}
 	err = finish(c, &in.fleet, rep, runDir)
+	in.plan.print(c, &in.fleet)
 	if in.fleet.Output != "json" {
 		// After the summary, set apart: each account's own values and where they came from.
 		var buf bytes.Buffer

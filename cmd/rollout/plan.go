@@ -34,6 +34,10 @@ type planFlags struct {
 	Out    string
 	Plan   string
 	MaxAge time.Duration
+
+	// written is the plan this run wrote, in dir, for print.
+	written *plan.Plan
+	dir     string
 }
 
 func (f *planFlags) register(c *cobra.Command, op rollout.Operation) {
@@ -113,13 +117,19 @@ func (f *planFlags) write(ctx context.Context, c *cobra.Command, rep *rollout.Re
 	if err := plan.Write(dir, pl, planned); err != nil {
 		return err
 	}
-	if ff.Output != "json" {
-		ff.progress.done()
-		w := c.ErrOrStderr()
-		_ = diff.WriteText(w, pl.Fleet)
-		fmt.Fprintf(w, "plan written to %s (digest %s); apply it with: rollout up --plan %s\n", dir, pl.Digest[:16], dir)
-	}
+	f.written, f.dir = pl, dir
 	return nil
+}
+
+// print follows the text report of a plan with its IAM-level diff and where the plan is.
+func (f *planFlags) print(c *cobra.Command, ff *fleetFlags) {
+	if f.written == nil || ff.Output == "json" {
+		return
+	}
+	w := c.OutOrStdout()
+	fmt.Fprintln(w)
+	_ = diff.WriteText(w, f.written.Fleet)
+	fmt.Fprintf(w, "\nplan written to %s (digest %s); after review, apply it with: rollout up --plan %s\n", f.dir, f.written.Digest[:16], f.dir)
 }
 
 func planSource(vf *vendorFlags) string {
