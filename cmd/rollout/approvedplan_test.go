@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -173,4 +174,38 @@ func (f *realFleet) addMember(t *testing.T, name, ou string) string {
 	})
 	require.NoError(t, err)
 	return id
+}
+
+// TestApprovedPlanBadInput: a plan that cannot be used as it is stops up before any account is
+// looked at; one that is only too old is refused.
+func TestApprovedPlanBadInput(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old")
+	require.NoError(t, plan.Write(old, &plan.Plan{Created: time.Now().Add(-48 * time.Hour)}, nil))
+	edited := filepath.Join(dir, "edited")
+	require.NoError(t, plan.Write(edited, &plan.Plan{Created: time.Now()}, nil))
+	b, err := os.ReadFile(filepath.Join(edited, "plan.json"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(edited, "plan.json"), []byte(strings.Replace(string(b), `"accounts": []`, `"accounts": ["111122223333"]`, 1)), 0o644))
+	accounts := filepath.Join(dir, "accounts.csv")
+	require.NoError(t, os.WriteFile(accounts, []byte("id,name\n111122223333,a\n"), 0o600))
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", testPassphrase)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no plan there", []string{"--plan", filepath.Join(dir, "none")}, exitUsage, "--plan " + filepath.Join(dir, "none") + ": no plan.json"},
+		{"edited", []string{"--plan", edited}, exitUsage, "accounts/111122223333.json"},
+		{"too old", []string{"--plan", old}, exitFailed, "more than --plan-max-age 24h0m0s"},
+		{"with --refresh", []string{"--plan", old, "--refresh"}, exitUsage, "--plan with --refresh or --force"},
+		{"negative age", []string{"--plan", old, "--plan-max-age", "-1h"}, exitUsage, "--plan-max-age -1h0m0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, append([]string{"up", "--vendor", "streamkap", "--accounts-file", accounts, "--backend", "file://" + dir}, tc.args...)...)
+			require.Equal(t, tc.code, code, stderr)
+			require.Contains(t, stderr, tc.want)
+		})
+	}
 }

@@ -35,6 +35,9 @@ type planFlags struct {
 	Plan   string
 	MaxAge time.Duration
 
+	// approved and planned are the --plan read by check.
+	approved *plan.Plan
+	planned  map[string]*plan.Account
 	// written is the plan this run wrote, in dir, for print.
 	written *plan.Plan
 	dir     string
@@ -64,6 +67,20 @@ func (f *planFlags) check(vf *vendorFlags, ff *fleetFlags) error {
 	if f.MaxAge < 0 {
 		return usagef("--plan-max-age %s: want 0 (no limit) or more", f.MaxAge)
 	}
+	// A plan that is missing, of another format or edited is bad input, found before any
+	// account is looked at; one that is only too old is refused (exit 1).
+	approved, planned, err := plan.Read(f.Plan)
+	var invalid *plan.InvalidError
+	if errors.As(err, &invalid) {
+		return usagef("--plan %s: %s", f.Plan, invalid.Reason)
+	}
+	if err != nil {
+		return asUsage(err)
+	}
+	if err := approved.CheckAge(f.MaxAge, time.Now()); err != nil {
+		return failedError{msg: err.Error()}
+	}
+	f.approved, f.planned = approved, planned
 	return nil
 }
 
@@ -234,13 +251,8 @@ func liveIAM(ctx context.Context, reader liveReader, id string, states ...*iamst
 // live IAM must be the plan's.
 func (f *planFlags) apply(ctx context.Context, c *cobra.Command, r *rollout.Runner, accounts []targets.Account,
 	vf *vendorFlags, ff *fleetFlags, runDir string, p *fleetParams) (*rollout.Report, error) {
-	approved, planned, err := plan.Read(f.Plan)
-	if err != nil {
-		return nil, err
-	}
-	if err := approved.CheckAge(f.MaxAge, time.Now()); err != nil {
-		return nil, failedError{msg: err.Error()}
-	}
+	planned := f.planned
+	var err error
 	var inPlan []targets.Account
 	var refused []rollout.Result
 	for _, a := range accounts {
