@@ -7,6 +7,7 @@ package main
 // IAM is compared with the plan's.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,7 +39,9 @@ type planFlags struct {
 	// approved and planned are the --plan read by check.
 	approved *plan.Plan
 	planned  map[string]*plan.Account
-	// written is the plan this run wrote, in dir, for print.
+	// secrets are the secret parameter values print masks.
+	secrets []string
+	// written is the plan this run wrote, in dir (none with secret parameters), for print.
 	written *plan.Plan
 	dir     string
 }
@@ -126,11 +129,28 @@ func (f *planFlags) write(ctx context.Context, c *cobra.Command, rep *rollout.Re
 	if err != nil {
 		return err
 	}
+	pl := &plan.Plan{Created: time.Now().UTC(), Source: planSource(vf)}
+	if len(p.secret) > 0 {
+		// Plan files hold what each account is granted, a secret parameter's value included
+		// (trust conditions quote it): none is written, and the printed diff is masked.
+		if f.Out != "" {
+			return usagef("--out: the spec has secret parameters (%s), whose values a plan file would hold; plan without --out", strings.Join(slices.Sorted(maps.Keys(p.secret)), ", "))
+		}
+		var diffs []*diff.Account
+		for _, a := range planned {
+			diffs = append(diffs, a.Diff)
+			if given, err := p.given(a.AccountID); err == nil {
+				f.secrets = append(f.secrets, p.secretValues(given)...)
+			}
+		}
+		pl.Fleet = diff.Summarize(diffs)
+		f.written = pl
+		return nil
+	}
 	dir := f.Out
 	if dir == "" {
 		dir = filepath.Join(runDir, "plan")
 	}
-	pl := &plan.Plan{Created: time.Now().UTC(), Source: planSource(vf)}
 	if err := plan.Write(dir, pl, planned); err != nil {
 		return err
 	}
@@ -143,10 +163,13 @@ func (f *planFlags) print(c *cobra.Command, ff *fleetFlags) {
 	if f.written == nil || ff.Output == "json" {
 		return
 	}
-	w := c.OutOrStdout()
-	fmt.Fprintln(w)
-	_ = diff.WriteText(w, f.written.Fleet)
-	fmt.Fprintf(w, "\nplan written to %s (digest %s); after review, apply it with: rollout up --plan %s\n", f.dir, f.written.Digest[:16], f.dir)
+	var b bytes.Buffer
+	b.WriteString("\n")
+	_ = diff.WriteText(&b, f.written.Fleet)
+	if f.dir != "" {
+		fmt.Fprintf(&b, "\nplan written to %s (digest %s); after review, apply it with: rollout up --plan %s\n", f.dir, f.written.Digest[:16], f.dir)
+	}
+	_, _ = c.OutOrStdout().Write(maskSecrets(b.Bytes(), f.secrets))
 }
 
 func planSource(vf *vendorFlags) string {

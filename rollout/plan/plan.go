@@ -105,6 +105,11 @@ func Recorded(accountID string, steps []rollout.Step) (*iamstate.Account, error)
 			continue
 		}
 		seen[s.URN] = true
+		for _, k := range []string{"policy", "assumeRolePolicy"} {
+			if s.Old[k] == "[secret]" {
+				return nil, fmt.Errorf("%s holds a secret value (a secret parameter), which a preview does not show: no IAM-level plan", urnName(s.URN))
+			}
+		}
 		resources = append(resources, render.Resource{Type: s.Type, Name: urnName(s.URN), Inputs: s.Old})
 	}
 	return render.FromResources(accountID, resources)
