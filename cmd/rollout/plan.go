@@ -358,10 +358,11 @@ func (f *planFlags) after(ctx context.Context, ff *fleetFlags, rep *rollout.Repo
 	g.SetLimit(ff.parallel(false))
 	for i := range rep.Results {
 		res := &rep.Results[i]
-		want := planned[res.Account.ID].Want
-		if res.Status != rollout.StatusSucceeded || want == nil {
+		pa := planned[res.Account.ID]
+		if res.Status != rollout.StatusSucceeded || pa == nil || pa.Want == nil {
 			continue
 		}
+		want := pa.Want
 		g.Go(func() error {
 			live, err := liveIAM(gctx, reader, res.Account.ID, want)
 			reason := ""
