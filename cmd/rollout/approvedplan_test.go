@@ -154,6 +154,14 @@ func TestApprovedPlan(t *testing.T) {
 		rep := f.report(t, exitOK, args([]string{"up", "--plan", again}, after, one)...)
 		requireAll(t, rep, 1, rollout.StatusSucceeded)
 		f.requireLiveEqualsRender(t, changedOOB, after...)
+
+		// Planned again, the account has nothing left to change: what its stack records and
+		// the render read alike.
+		done := filepath.Join(dir, "plan-done")
+		f.report(t, exitOK, args([]string{"plan", "--out", done}, after, one)...)
+		p, _, err := plan.Read(done)
+		require.NoError(t, err)
+		require.Equal(t, "1 unchanged", p.Fleet.String())
 	})
 }
 

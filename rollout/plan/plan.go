@@ -45,7 +45,7 @@ type Account struct {
 	// Fingerprint digests the spec, parameters, program version and provider config the
 	// account's update would use (rollout's fingerprint, keyed with the passphrase).
 	Fingerprint string `json:"fingerprint"`
-	// Operations are the engine's planned steps that change something, in its order.
+	// Operations are the engine's planned steps that change something, by URN.
 	Operations []Operation `json:"operations"`
 	// StateDigest digests the IAM state the stack's state records (its resources' inputs).
 	StateDigest string `json:"stateDigest"`
@@ -91,6 +91,8 @@ func NewAccount(in Inputs) (*Account, error) {
 			a.Operations = append(a.Operations, Operation{Op: s.Op, URN: s.URN})
 		}
 	}
+	// The engine runs independent steps in parallel, so its event order varies between runs.
+	slices.SortFunc(a.Operations, func(x, y Operation) int { return strings.Compare(x.URN+" "+x.Op, y.URN+" "+y.Op) })
 	return a, nil
 }
 

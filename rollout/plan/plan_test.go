@@ -64,6 +64,12 @@ func TestNewAccountReadsTheRecordedState(t *testing.T) {
 		{Op: "update", URN: steps()[1].URN},
 		{Op: "create", URN: steps()[2].URN},
 	}, a.Operations)
+
+	// The engine's event order varies; the plan's operations do not.
+	s := steps()
+	s[1], s[2] = s[2], s[1]
+	b := newAccount(t, func(in *plan.Inputs) { in.Steps = s })
+	require.Equal(t, a.Operations, b.Operations)
 	var lines []string
 	for _, l := range a.Diff.Lines {
 		lines = append(lines, l.String())
