@@ -36,9 +36,8 @@ type planFlags struct {
 	Plan   string
 	MaxAge time.Duration
 
-	// approved and planned are the --plan read by check.
-	approved *plan.Plan
-	planned  map[string]*plan.Account
+	// planned are the --plan's accounts, read by check.
+	planned map[string]*plan.Account
 	// secrets are the secret parameter values print masks.
 	secrets []string
 	// written is the plan this run wrote, in dir (none with secret parameters), for print.
@@ -83,7 +82,7 @@ func (f *planFlags) check(vf *vendorFlags, ff *fleetFlags) error {
 	if err := approved.CheckAge(f.MaxAge, time.Now()); err != nil {
 		return failedError{msg: err.Error()}
 	}
-	f.approved, f.planned = approved, planned
+	f.planned = planned
 	return nil
 }
 
