@@ -217,3 +217,19 @@ func TestApprovedPlanBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanOfAppliedPresetIsUnchanged: after up, a plan of the same preset reads unchanged, so
+// what the stack records (the provider's inputs, KMS keys looked up at deploy time) and the
+// render for the account (KMS keys read in the account) agree, and a plan names only real
+// changes.
+func TestPlanOfAppliedPresetIsUnchanged(t *testing.T) {
+	f := newRealFleet(t, 1)
+	sn := []string{"--vendor", "streamnative", "--param", "external_id=o-abcde", "--account", f.ids[0]}
+	f.report(t, exitOK, args([]string{"up"}, sn)...)
+	out := filepath.Join(t.TempDir(), "plan")
+	f.report(t, exitOK, args([]string{"plan", "--out", out}, sn)...)
+	p, accounts, err := plan.Read(out)
+	require.NoError(t, err)
+	require.Equal(t, "1 unchanged", p.Fleet.String(), "%v", accounts[f.ids[0]].Diff.Lines)
+	require.Empty(t, accounts[f.ids[0]].Operations)
+}
