@@ -72,11 +72,16 @@ func Strings(v any) []string {
 func CanonicalStatements(doc any) []string {
 	var out []string
 	for _, s := range Statements(doc) {
-		b, _ := json.Marshal(canonical(s))
-		out = append(out, string(b))
+		out = append(out, CanonicalStatement(s))
 	}
 	sort.Strings(out)
 	return out
+}
+
+// CanonicalStatement is one statement as canonical JSON, as CanonicalStatements writes each.
+func CanonicalStatement(s map[string]any) string {
+	b, _ := json.Marshal(canonical(s))
+	return string(b)
 }
 
 func canonical(v any) any {

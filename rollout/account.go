@@ -189,6 +189,7 @@ func (p *pass) once(ctx context.Context, ws auto.Workspace, a targets.Account, r
 		return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: err.Error(), Err: err}
 	}
 	fp := p.setFingerprint(cfg)
+	res.Fingerprint = fp
 	if fp != "" && op == OpUp && p.known == nil && !p.opts.Force && !p.opts.Refresh && p.upToDate(ctx, ws, name, fp, res) {
 		return nil
 	}
@@ -220,6 +221,9 @@ func (p *pass) once(ctx context.Context, ws auto.Workspace, a targets.Account, r
 		return err
 	}
 	res.Changes = er.Changes
+	if op == OpPreview {
+		res.Steps = er.Steps
+	}
 	if op == OpUp {
 		fillOutputs(res, er.Outputs)
 		// Hook (recover.go): the killed update's pending creates are in state now.

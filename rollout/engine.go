@@ -70,6 +70,8 @@ type engineResult struct {
 	// Outputs are the stack's outputs after an update (nil for a preview). Secret outputs are
 	// marked and hold no value.
 	Outputs auto.OutputMap
+	// Steps are the resource steps the engine planned, in the event log's order.
+	Steps []Step
 }
 
 // engineError is a failed CLI process. Its text has the shape of the Automation API's own
@@ -357,6 +359,10 @@ func readEventLog(path string, outputs bool) (*engineResult, error) {
 		case outputs && e.ResOutputsEvent != nil && e.ResOutputsEvent.Metadata.Type == "pulumi:pulumi:Stack" &&
 			e.ResOutputsEvent.Metadata.New != nil:
 			res.Outputs = stackOutputs(e.ResOutputsEvent.Metadata.New.Outputs)
+		case e.ResourcePreEvent != nil:
+			if s, ok := stepOf(e.ResourcePreEvent.Metadata); ok {
+				res.Steps = append(res.Steps, s)
+			}
 		}
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ func TestReadEventLog(t *testing.T) {
 		outputs     bool
 		wantChanges map[string]int
 		wantOutputs auto.OutputMap
+		wantSteps   []Step
 		wantErr     string
 	}{
 		{
@@ -39,6 +40,21 @@ func TestReadEventLog(t *testing.T) {
 			name:        "preview keeps no outputs",
 			lines:       `{"sequence":0,"timestamp":1,"summaryEvent":{"resourceChanges":{"same":2},"isPreview":true}}` + "\n",
 			wantChanges: map[string]int{"same": 2},
+		},
+		{
+			name: "a preview's steps keep the program's resources with their old and new inputs",
+			lines: `{"sequence":0,"timestamp":1,"resourcePreEvent":{"metadata":{"op":"same","urn":"urn:pulumi:a::p::pulumi:pulumi:Stack::p-a","type":"pulumi:pulumi:Stack"},"planning":true}}
+{"sequence":1,"timestamp":1,"resourcePreEvent":{"metadata":{"op":"same","urn":"urn:pulumi:a::p::pulumi:providers:aws::default","type":"pulumi:providers:aws"},"planning":true}}
+{"sequence":2,"timestamp":1,"resourcePreEvent":{"metadata":{"op":"update","urn":"urn:pulumi:a::p::aws:iam/policy:Policy::P","type":"aws:iam/policy:Policy","old":{"inputs":{"name":"P","policy":"{}"}},"new":{"inputs":{"name":"P","policy":"{\"a\":1}"}}},"planning":true}}
+{"sequence":3,"timestamp":1,"resourcePreEvent":{"metadata":{"op":"create","urn":"urn:pulumi:a::p::aws:iam/role:Role::R","type":"aws:iam/role:Role","new":{"inputs":{"name":"R"}}},"planning":true}}
+{"sequence":4,"timestamp":1,"summaryEvent":{"resourceChanges":{"create":1,"update":1},"isPreview":true}}
+`,
+			wantChanges: map[string]int{"create": 1, "update": 1},
+			wantSteps: []Step{
+				{Op: "update", URN: "urn:pulumi:a::p::aws:iam/policy:Policy::P", Type: "aws:iam/policy:Policy",
+					Old: map[string]any{"name": "P", "policy": "{}"}, New: map[string]any{"name": "P", "policy": `{"a":1}`}},
+				{Op: "create", URN: "urn:pulumi:a::p::aws:iam/role:Role::R", Type: "aws:iam/role:Role", New: map[string]any{"name": "R"}},
+			},
 		},
 		{
 			name:        "an update with no stack outputs has an empty map",
@@ -70,6 +86,7 @@ func TestReadEventLog(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tt.wantChanges, res.Changes)
 			require.Equal(t, tt.wantOutputs, res.Outputs)
+			require.Equal(t, tt.wantSteps, res.Steps)
 		})
 	}
 }

@@ -30,6 +30,8 @@ const (
 	KindEngine        Kind = "engine"
 	KindConflict      Kind = "conflict"
 	KindGone          Kind = "account-gone"
+	// KindRefused is an account an approved plan refused: nothing was changed in it.
+	KindRefused Kind = "refused"
 )
 
 // AccountError is one account's failure, with its kind and the one line that explains it.

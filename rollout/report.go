@@ -73,6 +73,12 @@ type Result struct {
 	Drifted bool `json:"drifted,omitempty"`
 	// UpToDate is set when up skipped the account because its fingerprint was unchanged.
 	UpToDate bool `json:"upToDate,omitempty"`
+	// Fingerprint digests what the account's update depends on (program and spec version,
+	// stack config, provider config included), for plan and up.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Steps are the resource steps a plan's preview found, with the inputs state recorded and
+	// the program gave; kept out of the report files, which must not grow with policies.
+	Steps []Step `json:"-"`
 }
 
 // Report is a run's outcome across accounts.
@@ -121,6 +127,13 @@ type Counts struct {
 // Failed reports whether any account failed, was cancelled or never started.
 func (r *Report) Failed() bool {
 	return r.Counts.Failed+r.Counts.Cancelled+r.Counts.NotStarted > 0
+}
+
+// Merge adds the results of accounts handled outside the run (refused by an approved plan,
+// say) and counts again.
+func (r *Report) Merge(results ...Result) {
+	r.Results = append(r.Results, results...)
+	r.count()
 }
 
 func (r *Report) count() {

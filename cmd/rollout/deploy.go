@@ -16,6 +16,7 @@ import (
 type deployInput struct {
 	vendor vendorFlags
 	fleet  fleetFlags
+	plan   planFlags
 }
 
 func newDeployCmd(op rollout.Operation) *cobra.Command {
@@ -36,12 +37,16 @@ func newDeployCmd(op rollout.Operation) *cobra.Command {
 	in.vendor.register(c)
 	in.vendor.registerPerAccount(c)
 	in.fleet.register(c)
+	in.plan.register(c, op)
 	return c
 }
 
 func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	ctx := c.Context()
 	if err := in.fleet.check(); err != nil {
+		return err
+	}
+	if err := in.plan.check(&in.vendor, &in.fleet); err != nil {
 		return err
 	}
 	if perAccountWanted(&in.vendor, in.fleet.targets.AccountsFile) {
@@ -63,11 +68,13 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	if err != nil {
 		return err
 	}
-	rep, err := runOp(ctx, r, op, accounts)
+	rep, err := in.plan.run(ctx, c, r, op, accounts, &in.vendor, &in.fleet, runDir, nil)
 	if err != nil {
 		return err
 	}
-	return finish(c, &in.fleet, rep, runDir)
+	err = finish(c, &in.fleet, rep, runDir)
+	in.plan.print(c, &in.fleet)
+	return err
 }
 
 func runOp(ctx context.Context, r *rollout.Runner, op rollout.Operation, accounts []targets.Account) (*rollout.Report, error) {
@@ -110,11 +117,12 @@ func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput
 	if err != nil {
 		return err
 	}
-	rep, err := runOp(ctx, r, op, accounts)
+	rep, err := in.plan.run(ctx, c, r, op, accounts, &in.vendor, &in.fleet, runDir, p)
 	if err != nil {
 		return err
 	}
 	err = finish(c, &in.fleet, rep, runDir)
+	in.plan.print(c, &in.fleet)
 	if in.fleet.Output != "json" {
 		// After the summary, set apart: each account's own values and where they came from.
 		var buf bytes.Buffer

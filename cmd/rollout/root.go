@@ -23,6 +23,7 @@ removed through the Pulumi Automation API.`,
 	root.AddCommand(
 		newAccountsCmd(),
 		newDestroyCmd(),
+		newDiffCmd(),
 		newDeployCmd(rollout.OpDrift),
 		newHandoffCmd(),
 		newLintCmd(),

@@ -182,3 +182,13 @@ func iamBreadth(r, kind string) breadth {
 	}
 	return breadthNone
 }
+
+// EscalationActions are the actions lint treats as privilege escalation when allowed broadly,
+// so a plan can mark a change that newly allows one as lint would.
+func EscalationActions() []string {
+	out := make([]string, len(escalation))
+	for i, e := range escalation {
+		out[i] = e.action
+	}
+	return out
+}
