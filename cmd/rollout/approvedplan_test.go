@@ -170,7 +170,7 @@ func (f *realFleet) liveAcme(t *testing.T, accountID string) any {
 	t.Helper()
 	got, err := snapshot.Take(context.Background(), f.iam(t, accountID), accountID, snapshot.Names{Roles: []string{"AcmeAccess"}, Policies: []string{"AcmeRead"}})
 	require.NoError(t, err)
-	return normalised(t, got)
+	return testenv.NormalisedIAM(t, got)
 }
 
 // addMember creates a member account in an OU, as an account joining the organization does.
