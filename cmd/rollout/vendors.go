@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/byoc-access/byoc-access/internal/inputfile"
 	"github.com/byoc-access/byoc-access/vendors"
 	"github.com/byoc-access/byoc-access/vendors/cfnimport"
 )
@@ -119,9 +120,9 @@ func runVendorsImport(c *cobra.Command, in *importInput) error {
 	if in.Name == "" {
 		return usagef("--name is required: the short name of the new spec, e.g. acme")
 	}
-	data, err := os.ReadFile(in.FromCFN)
+	data, err := inputfile.ReadFile(in.FromCFN)
 	if err != nil {
-		return usagef("--from-cfn: %v", err)
+		return usagef("--from-cfn: %w", err)
 	}
 	res, err := cfnimport.Import(in.FromCFN, data, cfnimport.Options{Name: in.Name, Vendor: in.Vendor, Source: in.FromCFN})
 	if err != nil {

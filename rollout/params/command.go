@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
@@ -67,6 +68,9 @@ func (c Command) Run(ctx context.Context, a targets.Account, log io.Writer, time
 	v := strings.TrimSpace(stdout.String())
 	if v == "" {
 		return "", fmt.Errorf("%s printed nothing on stdout: it must print the account's value%s", what, stderr.lastLine())
+	}
+	if !utf8.ValidString(v) {
+		return "", fmt.Errorf("%s printed bytes that are not UTF-8 text: it must print the value as UTF-8", what)
 	}
 	if strings.ContainsAny(v, "\r\n") {
 		return "", fmt.Errorf("%s printed several lines: it must print only the value (messages go to stderr)", what)

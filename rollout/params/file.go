@@ -2,20 +2,20 @@ package params
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/byoc-access/byoc-access/internal/inputfile"
 	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
@@ -46,7 +46,7 @@ func (f *File) IDs() []string { return append([]string(nil), f.order...) }
 
 // LoadFile reads a parameters file; errors name the file, the line or row and the fix.
 func LoadFile(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--params-file: %w", err)
 	}
@@ -82,7 +82,10 @@ func (f *File) add(id, where string, vals map[string]Value) error {
 }
 
 func (f *File) parseYAML(data []byte) error {
-	file, err := parser.ParseBytes(data, 0)
+	file, err := inputfile.ParseYAML(context.Background(), f.Path, data)
+	if inputfile.IsLimit(err) {
+		return fmt.Errorf("--params-file: %w", err)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %s", f.Path, yamlMessage(err))
 	}
