@@ -36,6 +36,7 @@ removed through the Pulumi Automation API.`,
 		newVendorsCmd(),
 		newVerifyCmd(),
 	)
+	singleValueFlags(root)
 	return root
 }
 
