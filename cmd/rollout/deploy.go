@@ -30,7 +30,7 @@ func newDeployCmd(op rollout.Operation) *cobra.Command {
 	c := &cobra.Command{
 		Use:   string(op) + " --vendor NAME|--spec FILE [--param k=v ...] [--params-file F] [--param-from-tag k=TAG] [--param-from-command k=CMD] [filters]",
 		Short: short,
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runDeploy(c, op, in) },
 	}
 	in.vendor.register(c)

@@ -30,7 +30,7 @@ Default KMS keys that the component looks up at deploy time print as key/LOOKUP(
 The account's own parameter values come from the same sources as up (--params-file, the
 accounts file's param: columns with --accounts-file, --param-from-tag, --param-from-command);
 stderr lists them with their source, and secret ones are masked in the output.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runRender(c, in) },
 	}
 	in.vendor.register(c)

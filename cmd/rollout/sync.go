@@ -26,7 +26,7 @@ skipped by fingerprint, so a quiet organization costs little), and reports stack
 has left the organization or is suspended. Those are offboarded (destroy, then remove the stack)
 only with --prune. With --shard i/n each runner reports and prunes only the departed accounts
 of its own shard (the same split as the targets), so every stack is offboarded by one runner.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runSync(c, in) },
 	}
 	in.vendor.register(c)

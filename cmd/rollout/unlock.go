@@ -29,7 +29,7 @@ func newUnlockCmd() *cobra.Command {
 process is gone from this host is stale; a lock from another host counts as stale only when it
 is older than --older-than. Stale locks are removed only with --yes: nothing is cleared
 silently, and a live lock is never touched.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runUnlock(c, in) },
 	}
 	c.Flags().StringVar(&in.Backend, "backend", "", "state backend URL (default $PULUMI_BACKEND_URL, else file://./.byoc-access/state)")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -25,8 +26,40 @@ func (v *onceValue) Set(s string) error {
 	return v.Value.Set(s)
 }
 
+// strictCommands holds every command under c to the rules of the command line, in one place
+// so that no command can forget them: a single-value flag refuses a second value, and a
+// positional argument a command does not take is a usage error (exit 2), not cobra's plain
+// error (exit 1).
+func strictCommands(c *cobra.Command) {
+	singleValueFlags(c)
+	usageArgs(c)
+}
+
+// usageArgs makes each command's argument check a usage error; a runnable command that does
+// not say takes no arguments (cobra would pass them to it unread).
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil || (c.Runnable() && !c.HasSubCommands()) {
+		if check == nil {
+			check = noArgs
+		}
+		c.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				var ue usageError
+				if errors.As(err, &ue) {
+					return err
+				}
+				return usagef("%v (see %s --help)", err, c.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+}
+
 // singleValueFlags makes every single-value flag of c and its subcommands refuse a second
-// value, so no command can forget to.
+// value.
 func singleValueFlags(c *cobra.Command) {
 	wrap := func(f *pflag.Flag) {
 		if _, done := f.Value.(*onceValue); done || repeatable(f.Value.Type()) {

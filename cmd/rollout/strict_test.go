@@ -55,3 +55,31 @@ func TestSingleValueFlagsGivenTwice(t *testing.T) {
 	}
 	require.Greater(t, single, 50)
 }
+
+// TestStrayArgumentIsUsageError: a positional argument a command does not take exits 2 for
+// every command, before it runs.
+func TestStrayArgumentIsUsageError(t *testing.T) {
+	var paths [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		if c.Runnable() && !c.HasSubCommands() {
+			paths = append(paths, path)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub, append(append([]string(nil), path...), sub.Name()))
+		}
+	}
+	walk(newRootCmd(), nil)
+	require.Greater(t, len(paths), 10)
+	for _, path := range paths {
+		t.Run(strings.Join(path, " "), func(t *testing.T) {
+			extra, want := []string{"111122223333"}, "111122223333"
+			if strings.Join(path, " ") == "vendors show" { // takes one: a second is stray
+				extra, want = []string{"streamkap", "111122223333"}, "received 2"
+			}
+			_, errOut, code := runCLI(t, append(append([]string(nil), path...), extra...)...)
+			require.Equal(t, exitUsage, code, "stderr: %s", errOut)
+			require.Contains(t, errOut, want)
+		})
+	}
+}
