@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"strings"
 	"time"
 
@@ -62,6 +63,10 @@ func (f *paramSourceFlags) sources(spec *vendors.VendorSpec) (params.Sources, ma
 		}
 		if _, dup := s.Commands[c.Param]; dup {
 			return s, nil, usagef("--param-from-command %s is given twice", c.Param)
+		}
+		// Once here, not once per account: a missing program would fail every account.
+		if _, err := exec.LookPath(c.Argv[0]); err != nil {
+			return s, nil, usagef("--param-from-command %s: %v", c.Param, err)
 		}
 		s.Commands[c.Param] = c
 	}

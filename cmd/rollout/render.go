@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/byoc-access/byoc-access/iamstate/render"
+	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
 type renderInput struct {
@@ -45,6 +46,16 @@ stderr lists them with their source, and secret ones are masked in the output.`,
 func runRender(c *cobra.Command, in *renderInput) error {
 	if in.AccountID == "" {
 		return usagef("--account-id is required: the 12-digit ID of the account to render for")
+	}
+	part, err := validate.Region(in.Region)
+	if err != nil {
+		return usagef("--region: %v", err)
+	}
+	if err := validate.Partition(in.Partition); err != nil {
+		return usagef("--partition: %v", err)
+	}
+	if part != in.Partition {
+		return usagef("--region %s is in partition %s, not --partition %s", in.Region, part, in.Partition)
 	}
 	spec, _, err := in.vendor.load()
 	if err != nil {

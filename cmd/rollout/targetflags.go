@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/spf13/cobra"
 
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -38,6 +39,9 @@ func (f *targetFlags) register(c *cobra.Command) {
 }
 
 func (f *targetFlags) filter() (targets.Filter, error) {
+	if _, err := validate.Region(f.Region); err != nil {
+		return targets.Filter{}, usagef("--region: %v", err)
+	}
 	tags, err := parseKeyValues("--account-tag", f.AccountTags)
 	if err != nil {
 		return targets.Filter{}, err

@@ -90,6 +90,9 @@ func Parse(backend string) (Location, error) {
 			return Location{}, &URLError{URL: backend, Err: err}
 		}
 		q := u.Query()
+		if u.Host == "" {
+			return Location{}, &URLError{URL: backend, Err: errors.New("no bucket: want s3://BUCKET")}
+		}
 		loc.Kind = KindS3
 		loc.Bucket = u.Host
 		loc.Prefix = strings.Trim(u.Path, "/")
