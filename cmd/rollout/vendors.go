@@ -125,6 +125,9 @@ func runVendorsImport(c *cobra.Command, in *importInput) error {
 		return usagef("--from-cfn: %w", err)
 	}
 	res, err := cfnimport.Import(in.FromCFN, data, cfnimport.Options{Name: in.Name, Vendor: in.Vendor, Source: in.FromCFN})
+	if inputfile.IsLimit(err) {
+		return usagef("--from-cfn: %w", err)
+	}
 	if err != nil {
 		return asUsage(err)
 	}
