@@ -82,7 +82,11 @@ type LintError struct {
 func (e *LintError) Error() string {
 	errs := make([]string, len(e.Findings))
 	for i, f := range e.Findings {
+		// Where names the role, policy and statement: several policies may break one rule.
 		errs[i] = f.Rule + " " + f.Message
+		if w := f.Where(); w != "" {
+			errs[i] = f.Rule + " " + w + ": " + f.Message
+		}
 	}
 	return fmt.Sprintf("the vendor spec fails lint, so nothing was deployed:\n  %s\n(run `rollout lint` for details)", strings.Join(errs, "\n  "))
 }

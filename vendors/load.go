@@ -136,6 +136,7 @@ func Load(file string, data []byte) (*VendorSpec, error) {
 		}
 		return nil, out
 	}
+	spec.source = &loc
 	return &spec, nil
 }
 
