@@ -84,6 +84,11 @@ func (es SpecErrors) Error() string {
 
 // LoadFile reads and validates a spec file.
 func LoadFile(path string) (*VendorSpec, error) {
+	return LoadFileContext(context.Background(), path)
+}
+
+// LoadFileContext is LoadFile that cancelling ctx (SIGINT, SIGTERM) stops.
+func LoadFileContext(ctx context.Context, path string) (*VendorSpec, error) {
 	data, err := inputfile.ReadFile(path)
 	if err != nil {
 		if le := (*inputfile.Error)(nil); errors.As(err, &le) {
@@ -91,15 +96,23 @@ func LoadFile(path string) (*VendorSpec, error) {
 		}
 		return nil, fmt.Errorf("read vendor spec: %w", err)
 	}
-	return Load(path, data)
+	return LoadContext(ctx, path, data)
 }
 
 // Load parses and validates a spec: YAML syntax, then the JSON Schema, then the references
 // between its parts. Errors carry the file, line and field.
 func Load(file string, data []byte) (*VendorSpec, error) {
-	f, err := inputfile.ParseYAML(context.Background(), file, data)
+	return LoadContext(context.Background(), file, data)
+}
+
+// LoadContext is Load that cancelling ctx (SIGINT, SIGTERM) stops.
+func LoadContext(ctx context.Context, file string, data []byte) (*VendorSpec, error) {
+	f, err := inputfile.ParseYAML(ctx, file, data)
 	if le := (*inputfile.Error)(nil); errors.As(err, &le) {
 		return nil, limitError(le)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, err // stopped, not a syntax error
 	}
 	if err != nil {
 		return nil, yamlSyntaxError(file, err)

@@ -51,7 +51,7 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	// full before anything runs.
 	vf := in.vendor
 	vf.perAccount = nil
-	dep, err := vendorDeployment(&vf, in.fleet.targets.Region)
+	dep, err := vendorDeployment(ctx, &vf, in.fleet.targets.Region)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func runOp(ctx context.Context, r *rollout.Runner, op rollout.Operation, account
 // with that error and nothing is deployed into it, while the others go on.
 func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	ctx := c.Context()
-	if _, _, err := in.vendor.load(); err != nil {
+	if _, _, err := in.vendor.load(ctx); err != nil {
 		return err
 	}
 	runDir := in.fleet.RunDir

@@ -34,7 +34,7 @@ func runLint(c *cobra.Command, in *lintInput) error {
 	if in.Format != "text" && in.Format != "json" && in.Format != "sarif" {
 		return usagef("--format %q: use text, json or sarif", in.Format)
 	}
-	spec, params, err := in.vendor.load()
+	spec, params, err := in.vendor.load(c.Context())
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os/exec"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ func (f *paramSourceFlags) set() bool {
 }
 
 // sources parses the flags and checks them against the spec: every problem is a usage error.
-func (f *paramSourceFlags) sources(spec *vendors.VendorSpec) (params.Sources, map[string]bool, error) {
+func (f *paramSourceFlags) sources(ctx context.Context, spec *vendors.VendorSpec) (params.Sources, map[string]bool, error) {
 	s := params.Sources{Tags: map[string]string{}, Commands: map[string]params.Command{}}
 	secret := map[string]bool{}
 	if f == nil {
@@ -71,7 +72,7 @@ func (f *paramSourceFlags) sources(spec *vendors.VendorSpec) (params.Sources, ma
 		s.Commands[c.Param] = c
 	}
 	if f.File != "" {
-		file, err := params.LoadFile(f.File)
+		file, err := params.LoadFileContext(ctx, f.File)
 		if err != nil {
 			return s, nil, asUsage(err)
 		}

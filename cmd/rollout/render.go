@@ -57,7 +57,7 @@ func runRender(c *cobra.Command, in *renderInput) error {
 	if part != in.Partition {
 		return usagef("--region %s is in partition %s, not --partition %s", in.Region, part, in.Partition)
 	}
-	spec, _, err := in.vendor.load()
+	spec, _, err := in.vendor.load(c.Context())
 	if err != nil {
 		return err
 	}

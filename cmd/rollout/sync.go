@@ -54,12 +54,12 @@ func runSync(c *cobra.Command, in *syncInput) error {
 	var dep rollout.Deployment
 	var err error
 	if perAccount {
-		if _, _, err := in.vendor.load(); err != nil {
+		if _, _, err := in.vendor.load(ctx); err != nil {
 			return err
 		}
 		// The runner's own checks come before any per-account command runs.
 		dep = rollout.StateDeployment()
-	} else if dep, err = vendorDeployment(&vf, in.fleet.targets.Region); err != nil {
+	} else if dep, err = vendorDeployment(ctx, &vf, in.fleet.targets.Region); err != nil {
 		return err
 	}
 	r, runDir, err := in.fleet.runner(ctx, c, rollout.OpUp, dep)

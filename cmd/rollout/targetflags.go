@@ -73,7 +73,7 @@ func (f *targetFlags) resolve(ctx context.Context, cfg func() (aws.Config, error
 		return targets.Result{}, err
 	}
 	if f.AccountsFile != "" {
-		accts, err := targets.LoadAccountsFile(f.AccountsFile)
+		accts, err := targets.LoadAccountsFileContext(ctx, f.AccountsFile)
 		if err != nil {
 			return targets.Result{}, asUsage(err)
 		}

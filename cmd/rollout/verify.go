@@ -51,7 +51,7 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 	if err := in.fleet.check(); err != nil {
 		return err
 	}
-	if _, _, err := in.vendor.load(); err != nil {
+	if _, _, err := in.vendor.load(ctx); err != nil {
 		return err
 	}
 	base, err := in.fleet.aws(ctx)

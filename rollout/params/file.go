@@ -46,6 +46,11 @@ func (f *File) IDs() []string { return append([]string(nil), f.order...) }
 
 // LoadFile reads a parameters file; errors name the file, the line or row and the fix.
 func LoadFile(path string) (*File, error) {
+	return LoadFileContext(context.Background(), path)
+}
+
+// LoadFileContext is LoadFile that cancelling ctx (SIGINT, SIGTERM) stops.
+func LoadFileContext(ctx context.Context, path string) (*File, error) {
 	data, err := inputfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--params-file: %w", err)
@@ -55,7 +60,7 @@ func LoadFile(path string) (*File, error) {
 	case ".csv":
 		err = f.parseCSV(data)
 	case ".yaml", ".yml", ".json":
-		err = f.parseYAML(data)
+		err = f.parseYAML(ctx, data)
 	default:
 		return nil, fmt.Errorf("--params-file %s: use a .yaml, .json or .csv file", path)
 	}
@@ -81,9 +86,9 @@ func (f *File) add(id, where string, vals map[string]Value) error {
 	return nil
 }
 
-func (f *File) parseYAML(data []byte) error {
-	file, err := inputfile.ParseYAML(context.Background(), f.Path, data)
-	if inputfile.IsLimit(err) {
+func (f *File) parseYAML(ctx context.Context, data []byte) error {
+	file, err := inputfile.ParseYAML(ctx, f.Path, data)
+	if inputfile.IsLimit(err) || (err != nil && ctx.Err() != nil) {
 		return fmt.Errorf("--params-file: %w", err)
 	}
 	if err != nil {

@@ -27,6 +27,11 @@ import (
 // line (YAML) and the field, because these files are written by hand. File accounts are taken to be ACTIVE: only the
 // organization knows otherwise.
 func LoadAccountsFile(path string) ([]Account, error) {
+	return LoadAccountsFileContext(context.Background(), path)
+}
+
+// LoadAccountsFileContext is LoadAccountsFile that cancelling ctx (SIGINT, SIGTERM) stops.
+func LoadAccountsFileContext(ctx context.Context, path string) ([]Account, error) {
 	data, err := inputfile.ReadFile(path)
 	if le := (*inputfile.Error)(nil); errors.As(err, &le) {
 		return nil, limitError(le)
@@ -40,7 +45,7 @@ func LoadAccountsFile(path string) ([]Account, error) {
 	case ".csv":
 		entries, err = parseCSV(name, data)
 	case ".yaml", ".yml":
-		entries, err = parseYAML(name, data)
+		entries, err = parseYAML(ctx, name, data)
 	default:
 		return nil, &InputError{Field: "--accounts-file", Value: path, Problem: "accounts file " + path, Fix: "use a .csv or .yaml file"}
 	}
@@ -245,10 +250,10 @@ func (id *yamlAccountID) UnmarshalYAML(raw []byte) error {
 	return nil
 }
 
-func parseYAML(name string, data []byte) ([]fileEntry, error) {
+func parseYAML(ctx context.Context, name string, data []byte) ([]fileEntry, error) {
 	// The syntax tree, within the input limits, gives the positions; the values are decoded
 	// from it, never from the bytes again.
-	file, err := inputfile.ParseYAML(context.Background(), name, data)
+	file, err := inputfile.ParseYAML(ctx, name, data)
 	if le := (*inputfile.Error)(nil); errors.As(err, &le) {
 		return nil, limitError(le)
 	}
