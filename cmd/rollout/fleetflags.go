@@ -114,7 +114,7 @@ const maxParallel = 256
 // role cannot be assumed from there, and every account would fail.
 func (f *fleetFlags) checkRolePartition() error {
 	name := f.ExecutionRole
-	if !strings.HasPrefix(name, "arn:") {
+	if !strings.HasPrefix(name, "arn:") || f.targets.Region == "" {
 		return nil
 	}
 	part, _ := validate.Region(f.targets.Region) // checked by filter

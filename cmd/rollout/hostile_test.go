@@ -113,6 +113,7 @@ func TestHostileInputCorpus(t *testing.T) {
 		{"invalid UTF-8 in the vendor name, render", []string{"render", "--spec", "badvendor.yaml", "--account-id", "111122223333"}, []string{"badvendor.yaml:2:", "not UTF-8"}},
 		{"invalid UTF-8 in an accounts file", append([]string{"up", "--accounts-file", "latin1.csv"}, dd...), []string{"latin1.csv: line 2", "not UTF-8"}},
 		{"invalid UTF-8 in a template", []string{"vendors", "import", "--from-cfn", "template-b.yaml", "--name", "acme"}, []string{"template-b.yaml:5:", "not UTF-8"}},
+		{"invalid UTF-8 in a --param value", []string{"up", "--vendor", "streamkap", "--param", "role_name=Acme\xff"}, []string{"--param is not UTF-8 text"}},
 		// A flag given twice.
 		{"--vendor twice", []string{"up", "--vendor", "streamkap", "--vendor", "datadog"}, []string{"--vendor is given twice"}},
 		{"--backend twice", append([]string{"up", "--backend", "file://" + dir + "/s1", "--backend", "file://" + dir + "/s2"}, dd...), []string{"--backend is given twice"}},

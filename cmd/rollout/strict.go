@@ -4,22 +4,28 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
-// onceValue is a flag that holds one value and refuses a second: pflag lets the last of
+// strictValue is a flag value that must be UTF-8 text (a stray byte would reach IAM as
+// U+FFFD) and, unless the flag is repeatable, is given once: pflag lets the last of
 // `--vendor streamkap --vendor datadog` win silently, which deploys what the user did not
-// mean. Repeatable flags (string arrays, slices, counts) are left as they are.
-type onceValue struct {
+// mean.
+type strictValue struct {
 	pflag.Value
 	name string
+	once bool
 	set  bool
 }
 
-func (v *onceValue) Set(s string) error {
-	if v.set {
+func (v *strictValue) Set(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("--%s is not UTF-8 text", v.name)
+	}
+	if v.once && v.set {
 		return fmt.Errorf("--%s is given twice: give it once", v.name)
 	}
 	v.set = true
@@ -58,14 +64,14 @@ func usageArgs(c *cobra.Command) {
 	}
 }
 
-// singleValueFlags makes every single-value flag of c and its subcommands refuse a second
-// value.
+// singleValueFlags makes every flag of c and its subcommands refuse text that is not UTF-8,
+// and every single-value flag a second value.
 func singleValueFlags(c *cobra.Command) {
 	wrap := func(f *pflag.Flag) {
-		if _, done := f.Value.(*onceValue); done || repeatable(f.Value.Type()) {
+		if _, done := f.Value.(*strictValue); done {
 			return
 		}
-		f.Value = &onceValue{Value: f.Value, name: f.Name}
+		f.Value = &strictValue{Value: f.Value, name: f.Name, once: !repeatable(f.Value.Type())}
 	}
 	c.Flags().VisitAll(wrap)
 	c.PersistentFlags().VisitAll(wrap)

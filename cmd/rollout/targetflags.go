@@ -39,7 +39,8 @@ func (f *targetFlags) register(c *cobra.Command) {
 }
 
 func (f *targetFlags) filter() (targets.Filter, error) {
-	if _, err := validate.Region(f.Region); err != nil {
+	// "" leaves the region to the AWS SDK's configuration; the flag's default is us-east-1.
+	if _, err := validate.Region(f.Region); err != nil && f.Region != "" {
 		return targets.Filter{}, usagef("--region: %v", err)
 	}
 	tags, err := parseKeyValues("--account-tag", f.AccountTags)
