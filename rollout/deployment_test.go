@@ -74,7 +74,7 @@ func TestVendorDeploymentRejectsBadInput(t *testing.T) {
 		{"unknown vendor", rollout.VendorArgs{Vendor: "confluent"}, "spec", []string{`unknown vendor "confluent"`}},
 		{"bad parameter value", rollout.VendorArgs{Vendor: "streamnative", Params: map[string]any{"external_id": "x"}}, "spec", []string{`parameter "external_id"`, "2 to 1224 characters"}},
 		{"unknown parameter", rollout.VendorArgs{Vendor: "streamnative", Params: map[string]any{"nope": "1"}}, "spec", []string{`parameter "nope"`, "unknown parameter"}},
-		{"lint error", rollout.VendorArgs{SpecFile: lintFile}, "lint", []string{"fails lint, so nothing was deployed", "BYOC003 policy AcmeRead, statement #0:", `"s3:GetObjekt"`, "rollout lint"}},
+		{"lint error", rollout.VendorArgs{SpecFile: lintFile}, "lint", []string{"the vendor spec " + lintFile + " fails lint, so nothing was deployed", "BYOC003 policy AcmeRead, statement #0:", `"s3:GetObjekt"`, "rollout lint"}},
 		{"spec error at resolution", rollout.VendorArgs{SpecFile: starFile}, "spec", []string{starFile + ":15: vendor acme: roles[0] (AcmeAccess): trust", `AWS principal "*"`}},
 		{"every account failed its values", rollout.VendorArgs{Vendor: "streamnative", AccountParams: perAccount(nil), Accounts: []targets.Account{acctA, acctB}},
 			"none-resolved", []string{"no account has usable parameter values"}},
