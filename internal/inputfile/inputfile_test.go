@@ -46,6 +46,8 @@ func TestParseYAMLLimits(t *testing.T) {
 		{"alias bomb, five levels", aliasBomb(5), inputfile.LimitAliases, 0},
 		{"flow nesting", "a: " + strings.Repeat("[", 200_000) + strings.Repeat("]", 200_000) + "\n", inputfile.LimitDepth, 1},
 		{"flow nesting of maps on line 2", "x: 1\na: " + strings.Repeat("{b: ", 100) + "1" + strings.Repeat("}", 100), inputfile.LimitDepth, 2},
+		{"nesting after a stray quote in a block scalar", "d: |\n  say \"hi\na: " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\n", inputfile.LimitDepth, 3},
+		{"items after a stray quote in a block scalar", "d: |\n  it's \"x\na: [" + strings.Repeat("x,", inputfile.MaxItems) + "x]\n", inputfile.LimitItems, 3},
 		{"block sequences on one line", strings.Repeat("- ", 100) + "x\n", inputfile.LimitDepth, 1},
 		{"indented maps", indentedMaps(100), inputfile.LimitDepth, 65},
 		{"a long flat list", "a: [" + strings.Repeat("x,", inputfile.MaxItems) + "x]\n", inputfile.LimitItems, 1},

@@ -33,7 +33,7 @@ func ParseYAML(ctx context.Context, file string, data []byte) (*ast.File, error)
 	done := make(chan result, 1)
 	go func() {
 		tokens := lexer.Tokenize(string(data))
-		if err := blockDepth(file, tokens); err != nil {
+		if err := collectionDepth(file, tokens); err != nil {
 			done <- result{err: err}
 			return
 		}
@@ -56,9 +56,11 @@ func ParseYAML(ctx context.Context, file string, data []byte) (*ast.File, error)
 	return res.f, nil
 }
 
-// prescan counts YAML items and the depth of flow collections ([ and {) from the bytes,
-// outside quoted scalars and comments. It over-counts rather than under-counts: a bracket or
-// comma it cannot tell from text counts.
+// prescan bounds the work the YAML library will be given, from the bytes. Items are counted
+// over every byte, quoted or not (an upper bound a quote cannot hide anything from: a stray
+// quote would otherwise make the scan skip the rest of the file); the depth of flow
+// collections is counted outside quoted scalars and comments, for an early answer with a line.
+// collectionDepth checks the depth exactly, from the tokens, before the parser runs.
 func prescan(ctx context.Context, file string, data []byte) error {
 	items, depth := 0, 0
 	line := 1
@@ -81,6 +83,18 @@ func prescan(ctx context.Context, file string, data []byte) error {
 			}
 		}
 		c := data[i]
+		switch c {
+		case ',', '[', '{', '&', '*':
+			items++
+		case '-', ':', '?':
+			if i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\r' || data[i+1] == '\t' {
+				items++
+			}
+		}
+		if items > MaxItems {
+			return &Error{File: file, Line: line, Limit: LimitItems,
+				Message: fmt.Sprintf("more than %d YAML items (entries, keys, anchors), the input limit", MaxItems)}
+		}
 		if c == '\n' {
 			line++
 			comment = false
@@ -117,41 +131,29 @@ func prescan(ctx context.Context, file string, data []byte) error {
 			}
 		case '[', '{':
 			if startish(i) {
-				items++
 				depth++
 				if depth > MaxDepth {
-					return &Error{File: file, Line: line, Limit: LimitDepth,
-						Message: fmt.Sprintf("collections nest more than %d deep, the input limit", MaxDepth)}
+					return depthError(file, line, 0)
 				}
 			}
 		case ']', '}':
 			if depth > 0 {
 				depth--
 			}
-		case ',':
-			if depth > 0 {
-				items++
-			}
-		case '-', ':', '?':
-			if i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\r' || data[i+1] == '\t' {
-				items++
-			}
-		case '&', '*':
-			if startish(i) {
-				items++
-			}
-		}
-		if items > MaxItems {
-			return &Error{File: file, Line: line, Limit: LimitItems,
-				Message: fmt.Sprintf("more than %d YAML items (entries, keys, anchors), the input limit", MaxItems)}
 		}
 	}
 	return nil
 }
 
-// blockDepth bounds the nesting of block collections (indented maps, "- - - x"), which
-// prescan cannot see, from the tokens' columns.
-func blockDepth(file string, tokens token.Tokens) error {
+func depthError(file string, line, col int) *Error {
+	return &Error{File: file, Line: line, Column: col, Limit: LimitDepth,
+		Message: fmt.Sprintf("collections nest more than %d deep, the input limit", MaxDepth)}
+}
+
+// collectionDepth bounds the nesting of collections from the tokens: flow collections ([ and
+// {) by their start and end, block collections (indented maps, "- - - x"), which prescan
+// cannot see, by the tokens' columns.
+func collectionDepth(file string, tokens token.Tokens) error {
 	type level struct {
 		col int
 		seq bool
@@ -165,6 +167,9 @@ func blockDepth(file string, tokens token.Tokens) error {
 			continue
 		case token.SequenceStartType, token.MappingStartType:
 			flow++
+			if flow+len(stack) > MaxDepth && tk.Position != nil {
+				return depthError(file, tk.Position.Line, tk.Position.Column)
+			}
 		case token.SequenceEndType, token.MappingEndType:
 			flow--
 		}
@@ -189,8 +194,7 @@ func blockDepth(file string, tokens token.Tokens) error {
 		}
 		stack = append(stack, level{col, seq})
 		if len(stack) > MaxDepth {
-			return &Error{File: file, Line: tk.Position.Line, Column: tk.Position.Column, Limit: LimitDepth,
-				Message: fmt.Sprintf("collections nest more than %d deep, the input limit", MaxDepth)}
+			return depthError(file, tk.Position.Line, tk.Position.Column)
 		}
 	}
 	return nil
