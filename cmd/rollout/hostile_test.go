@@ -160,7 +160,7 @@ func TestHostileInputCorpus(t *testing.T) {
 				require.Contains(t, stderr, w, "stderr: %s", head)
 			}
 			require.Less(t, len(stderr), 4096, "a bounded message: %s", head)
-			require.Less(t, took, 20*time.Second)
+			require.Less(t, took, 30*time.Second, "refused at once, even on a loaded machine")
 			for _, p := range []string{state, runs, filepath.Join(dir, ".byoc-access"), filepath.Join(dir, "s1"), filepath.Join(dir, "s2")} {
 				_, err := os.Stat(p)
 				require.True(t, errors.Is(err, os.ErrNotExist), "%s was written", p)
