@@ -77,14 +77,24 @@ func (e *SpecError) Unwrap() error { return e.Err }
 type LintError struct {
 	// Findings are the errors (not the warnings) lint found.
 	Findings []lint.Finding
+	// File is the spec file, as the user named it; "" for a preset.
+	File string
 }
 
 func (e *LintError) Error() string {
 	errs := make([]string, len(e.Findings))
 	for i, f := range e.Findings {
+		// Where names the role, policy and statement: several policies may break one rule.
 		errs[i] = f.Rule + " " + f.Message
+		if w := f.Where(); w != "" {
+			errs[i] = f.Rule + " " + w + ": " + f.Message
+		}
 	}
-	return fmt.Sprintf("the vendor spec fails lint, so nothing was deployed:\n  %s\n(run `rollout lint` for details)", strings.Join(errs, "\n  "))
+	spec := "the vendor spec"
+	if e.File != "" {
+		spec = "the vendor spec " + e.File
+	}
+	return fmt.Sprintf("%s fails lint, so nothing was deployed:\n  %s\n(run `rollout lint` for details)", spec, strings.Join(errs, "\n  "))
 }
 
 // placeholderAccount is the account the checks render for before any real account is known.
@@ -223,7 +233,7 @@ func (v *vendorDeployment) check(params map[string]any) error {
 		}
 	}
 	if len(errs) > 0 {
-		return &LintError{Findings: errs}
+		return &LintError{Findings: errs, File: v.args.SpecFile}
 	}
 	return nil
 }

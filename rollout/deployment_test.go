@@ -57,6 +57,10 @@ var (
 func TestVendorDeploymentRejectsBadInput(t *testing.T) {
 	lintFile := filepath.Join(t.TempDir(), "acme.yaml")
 	require.NoError(t, os.WriteFile(lintFile, []byte(lintFailingSpec), 0o600))
+	// A spec that loads but cannot be resolved: the role trusts everyone.
+	starFile := filepath.Join(t.TempDir(), "star.yaml")
+	star := strings.Replace(strings.Replace(lintFailingSpec, "s3:GetObjekt", "s3:GetObject", 1), `"arn:aws:iam::111122223333:role/acme"`, `"*"`, 1)
+	require.NoError(t, os.WriteFile(starFile, []byte(star), 0o600))
 	good := map[string]any{"external_id": "o-abcde"}
 	tests := []struct {
 		name string
@@ -70,7 +74,8 @@ func TestVendorDeploymentRejectsBadInput(t *testing.T) {
 		{"unknown vendor", rollout.VendorArgs{Vendor: "confluent"}, "spec", []string{`unknown vendor "confluent"`}},
 		{"bad parameter value", rollout.VendorArgs{Vendor: "streamnative", Params: map[string]any{"external_id": "x"}}, "spec", []string{`parameter "external_id"`, "2 to 1224 characters"}},
 		{"unknown parameter", rollout.VendorArgs{Vendor: "streamnative", Params: map[string]any{"nope": "1"}}, "spec", []string{`parameter "nope"`, "unknown parameter"}},
-		{"lint error", rollout.VendorArgs{SpecFile: lintFile}, "lint", []string{"fails lint, so nothing was deployed", "BYOC003", `"s3:GetObjekt"`, "rollout lint"}},
+		{"lint error", rollout.VendorArgs{SpecFile: lintFile}, "lint", []string{"the vendor spec " + lintFile + " fails lint, so nothing was deployed", "BYOC003 policy AcmeRead, statement #0:", `"s3:GetObjekt"`, "rollout lint"}},
+		{"spec error at resolution", rollout.VendorArgs{SpecFile: starFile}, "spec", []string{starFile + ":15: vendor acme: roles[0] (AcmeAccess): trust", `AWS principal "*"`}},
 		{"every account failed its values", rollout.VendorArgs{Vendor: "streamnative", AccountParams: perAccount(nil), Accounts: []targets.Account{acctA, acctB}},
 			"none-resolved", []string{"no account has usable parameter values"}},
 		{"first resolved account's values are checked", rollout.VendorArgs{Vendor: "streamnative", Accounts: []targets.Account{acctA, acctB},
@@ -96,6 +101,8 @@ func TestVendorDeploymentRejectsBadInput(t *testing.T) {
 			for _, w := range tt.want {
 				require.Contains(t, err.Error(), w)
 			}
+			// Once, not wrapped again by the component and the engine.
+			require.NotContains(t, err.Error(), "error occurred")
 		})
 	}
 }

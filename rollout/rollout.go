@@ -196,7 +196,9 @@ func validateStackPrefix(p string) error {
 	return nil
 }
 
-// prepareBackend checks the backend URL and creates a local state directory.
+// prepareBackend checks the backend URL, and that a local state directory can be created. It
+// creates nothing: the directory is made when a run starts (ensureStateDir), after the
+// command has checked every input, so that bad input leaves no trace.
 func prepareBackend(url string) error {
 	loc, err := backend.Parse(url)
 	var ue *backend.URLError
@@ -207,8 +209,49 @@ func prepareBackend(url string) error {
 		return fmt.Errorf("--backend %q: %w", url, err)
 	}
 	if loc.Kind == backend.KindFile && loc.Dir != "" {
-		if err := os.MkdirAll(loc.Dir, 0o700); err != nil {
+		if err := canCreateDir(loc.Dir); err != nil {
 			return fmt.Errorf("--backend %s: cannot create the state directory: %w", url, err)
+		}
+	}
+	return nil
+}
+
+// canCreateDir proves that dir exists or can be made, leaving nothing behind: it makes the
+// missing directories and removes them again. Asking access(2) is not enough, since it
+// answers yes for root wherever mkdir would still fail (under /proc, on a read-only mount).
+func canCreateDir(dir string) error {
+	if st, err := os.Stat(dir); err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s is a file", dir)
+		}
+		return nil
+	}
+	top := dir // the highest directory that does not exist yet
+	for {
+		parent := filepath.Dir(top)
+		if parent == top {
+			break
+		}
+		if _, err := os.Stat(parent); err == nil {
+			break
+		}
+		top = parent
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if err := os.Remove(d); err != nil || d == top {
+			return err
+		}
+	}
+}
+
+// ensureStateDir makes a file backend's state directory, at the start of a run.
+func (r *Runner) ensureStateDir() error {
+	if dir, ok := backend.FileDir(r.opts.Backend); ok && dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("--backend %s: cannot create the state directory: %w", r.opts.Backend, err)
 		}
 	}
 	return nil

@@ -353,6 +353,26 @@ func TestNewValidates(t *testing.T) {
 	require.GreaterOrEqual(t, rollout.DefaultParallel(true), 1)
 }
 
+// TestNewWritesNothing: New checks that a file backend's state directory can be made, and
+// leaves it unmade: the command that called it may still refuse a later input.
+func TestNewWritesNothing(t *testing.T) {
+	cmd := pulumiCLI(t)
+	root := t.TempDir()
+	state := filepath.Join(root, "a", "b", "state")
+	_, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Passphrase("x"), rollout.Backend("file://"+state))
+	require.NoError(t, err)
+	entries, err := os.ReadDir(root)
+	require.NoError(t, err)
+	require.Empty(t, entries, "New made the state directory")
+
+	_, err = rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Passphrase("x"), rollout.Backend("file:///proc/byoc-state"))
+	require.ErrorContains(t, err, "cannot create the state directory")
+	file := filepath.Join(root, "a-file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	_, err = rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Passphrase("x"), rollout.Backend("file://"+file))
+	require.ErrorContains(t, err, "is a file")
+}
+
 func TestFailureTolerance(t *testing.T) {
 	tests := []struct {
 		in    string

@@ -32,6 +32,9 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 	if len(accounts) == 0 {
 		return nil, errors.New("no target accounts: check the OU, account and tag filters (rollout accounts lists what they select)")
 	}
+	if err := r.ensureStateDir(); err != nil {
+		return nil, err
+	}
 	if r.opts.RunDir != "" {
 		if err := os.MkdirAll(r.opts.RunDir, 0o755); err != nil {
 			return nil, fmt.Errorf("run directory: %w", err)

@@ -50,6 +50,9 @@ type SyncOptions struct {
 // left the organization or is suspended, and offboards those only with opts.Prune. want are
 // the targets (of this shard); org is every account the organization reports, with its status.
 func (r *Runner) Sync(ctx context.Context, want []targets.Account, org []targets.Account, opts SyncOptions) (*SyncReport, error) {
+	if err := r.ensureStateDir(); err != nil {
+		return nil, err
+	}
 	stacks, err := r.stacks(ctx)
 	if err != nil {
 		return nil, err

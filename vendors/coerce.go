@@ -5,6 +5,7 @@ package vendors
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -86,6 +87,10 @@ func coerceList(v any) (any, error) {
 		t := strings.TrimSpace(x)
 		if t == "" {
 			return []any{}, nil
+		}
+		if strings.HasPrefix(t, "{") {
+			// Split at commas, a JSON object would become list items, and reach ARNs.
+			return nil, errors.New("want a list: a JSON array of strings or a,b,c; got a JSON object")
 		}
 		if strings.HasPrefix(t, "[") {
 			var list []any

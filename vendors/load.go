@@ -2,11 +2,11 @@ package vendors
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -14,10 +14,11 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/byoc-access/byoc-access/internal/inputfile"
 )
 
 // SchemaJSON is the JSON Schema of the vendor spec format, for editors and CI.
@@ -83,17 +84,36 @@ func (es SpecErrors) Error() string {
 
 // LoadFile reads and validates a spec file.
 func LoadFile(path string) (*VendorSpec, error) {
-	data, err := os.ReadFile(path)
+	return LoadFileContext(context.Background(), path)
+}
+
+// LoadFileContext is LoadFile that cancelling ctx (SIGINT, SIGTERM) stops.
+func LoadFileContext(ctx context.Context, path string) (*VendorSpec, error) {
+	data, err := inputfile.ReadFile(path)
 	if err != nil {
+		if le := (*inputfile.Error)(nil); errors.As(err, &le) {
+			return nil, limitError(le)
+		}
 		return nil, fmt.Errorf("read vendor spec: %w", err)
 	}
-	return Load(path, data)
+	return LoadContext(ctx, path, data)
 }
 
 // Load parses and validates a spec: YAML syntax, then the JSON Schema, then the references
 // between its parts. Errors carry the file, line and field.
 func Load(file string, data []byte) (*VendorSpec, error) {
-	f, err := parser.ParseBytes(data, 0)
+	return LoadContext(context.Background(), file, data)
+}
+
+// LoadContext is Load that cancelling ctx (SIGINT, SIGTERM) stops.
+func LoadContext(ctx context.Context, file string, data []byte) (*VendorSpec, error) {
+	f, err := inputfile.ParseYAML(ctx, file, data)
+	if le := (*inputfile.Error)(nil); errors.As(err, &le) {
+		return nil, limitError(le)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, err // stopped, not a syntax error
+	}
 	if err != nil {
 		return nil, yamlSyntaxError(file, err)
 	}
@@ -101,7 +121,8 @@ func Load(file string, data []byte) (*VendorSpec, error) {
 		return nil, &SpecError{File: file, Message: "want exactly one YAML document with the vendor spec"}
 	}
 	var generic any
-	if err := yaml.UnmarshalWithOptions(data, &generic, yaml.UseOrderedMap()); err != nil {
+	// Decoded from the bounded tree, never from the bytes again (see inputfile.ParseYAML).
+	if err := yaml.NodeToValue(f.Docs[0].Body, &generic, yaml.UseOrderedMap()); err != nil {
 		return nil, yamlSyntaxError(file, err)
 	}
 	inst, err := toJSONValue(generic)
@@ -117,7 +138,7 @@ func Load(file string, data []byte) (*VendorSpec, error) {
 		return nil, &SpecError{File: file, Message: err.Error()}
 	}
 	var spec VendorSpec
-	if err := yaml.UnmarshalWithOptions(data, &spec, yaml.Strict()); err != nil {
+	if err := yaml.NodeToValue(f.Docs[0].Body, &spec, yaml.Strict()); err != nil {
 		return nil, yamlSyntaxError(file, err)
 	}
 	if errs := spec.check(); len(errs) > 0 {
@@ -128,7 +149,13 @@ func Load(file string, data []byte) (*VendorSpec, error) {
 		}
 		return nil, out
 	}
+	spec.source = &loc
 	return &spec, nil
+}
+
+// limitError is a spec file over an input limit, or not UTF-8, as a located spec error.
+func limitError(le *inputfile.Error) error {
+	return &SpecError{File: le.File, Line: le.Line, Column: le.Column, Message: le.Message}
 }
 
 func yamlSyntaxError(file string, err error) error {

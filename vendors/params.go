@@ -134,7 +134,7 @@ func checkParam(p Parameter, v any) error {
 		switch p.Format {
 		case "externalId":
 			if err := ValidateExternalID(s); err != nil {
-				return fmt.Errorf("%q: %w", s, err)
+				return fmt.Errorf("%s: %w", validate.Quote(s), err)
 			}
 		case "awsAccountId":
 			if err := validate.AccountID(s); err != nil {
@@ -142,14 +142,14 @@ func checkParam(p Parameter, v any) error {
 			}
 		case "arn":
 			if !arnPattern.MatchString(s) {
-				return fmt.Errorf("%q is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)", s)
+				return fmt.Errorf("%s is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)", validate.Quote(s))
 			}
 		}
 		if re != nil && !re.MatchString(s) {
-			return fmt.Errorf("%q does not match %s", s, p.Pattern)
+			return fmt.Errorf("%s does not match %s", validate.Quote(s), p.Pattern)
 		}
 		if len(p.Enum) > 0 && !slices.Contains(p.Enum, s) {
-			return fmt.Errorf("%q is not one of %s", s, strings.Join(p.Enum, ", "))
+			return fmt.Errorf("%s is not one of %s", validate.Quote(s), strings.Join(p.Enum, ", "))
 		}
 	}
 	return nil
@@ -163,7 +163,7 @@ type valueError struct{ err error }
 func (e valueError) Error() string {
 	var ve *validate.Error
 	if errors.As(e.err, &ve) {
-		return fmt.Sprintf("%q: %s", ve.Value, ve.Fix)
+		return fmt.Sprintf("%s: %s", validate.Quote(ve.Value), ve.Fix)
 	}
 	return e.err.Error()
 }

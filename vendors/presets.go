@@ -1,6 +1,7 @@
 package vendors
 
 import (
+	"context"
 	"embed"
 	"fmt"
 	"maps"
@@ -63,13 +64,18 @@ func Preset(name string) (*VendorSpec, error) {
 
 // Select returns the preset named vendor, or the spec in specFile; exactly one must be set.
 func Select(vendor, specFile string) (*VendorSpec, error) {
+	return SelectContext(context.Background(), vendor, specFile)
+}
+
+// SelectContext is Select that cancelling ctx (SIGINT, SIGTERM) stops while it reads the file.
+func SelectContext(ctx context.Context, vendor, specFile string) (*VendorSpec, error) {
 	switch {
 	case vendor != "" && specFile != "":
 		return nil, fmt.Errorf("vendor %q and spec file %q are both set: choose one", vendor, specFile)
 	case vendor != "":
 		return Preset(vendor)
 	case specFile != "":
-		return LoadFile(specFile)
+		return LoadFileContext(ctx, specFile)
 	default:
 		return nil, fmt.Errorf("no vendor: set a preset (%s) or a spec file", strings.Join(PresetNames(), ", "))
 	}

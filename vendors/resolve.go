@@ -7,6 +7,7 @@ package vendors
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/byoc-access/byoc-access/internal/validate"
@@ -18,10 +19,37 @@ type FieldError struct {
 	Vendor string
 	Field  string
 	Err    error
+	// File and Line are where the field is written, for a spec loaded from a file; "" and 0
+	// for a preset or a spec built in Go.
+	File string
+	Line int
 }
 
 func (e *FieldError) Error() string {
+	if e.File != "" && e.Line > 0 {
+		return fmt.Sprintf("%s:%d: vendor %s: %s: %v", e.File, e.Line, e.Vendor, e.Field, e.Err)
+	}
 	return fmt.Sprintf("vendor %s: %s: %v", e.Vendor, e.Field, e.Err)
+}
+
+// fieldPath reads a field as resolution names it, "roles[0] (AcmeAccess).name", as the path
+// of the spec's YAML it came from.
+var fieldPath = regexp.MustCompile(`^(\w+)(?:\[(\d+)\])?(?: \([^)]*\))?(?:\.(\w+))?`)
+
+// fieldError is a resolution error located in the spec's file, when it came from one.
+func (s *VendorSpec) fieldError(field string, err error) error {
+	fe := &FieldError{Vendor: s.Name, Field: field, Err: err}
+	if m := fieldPath.FindStringSubmatch(field); m != nil && s.source != nil {
+		path := []string{m[1]}
+		for _, seg := range m[2:] {
+			if seg != "" {
+				path = append(path, seg)
+			}
+		}
+		fe.File = s.source.file
+		fe.Line, _ = s.source.position(path)
+	}
+	return fe
 }
 
 func (e *FieldError) Unwrap() error { return e.Err }
@@ -44,7 +72,7 @@ func (s *VendorSpec) Resolve(t Target, given map[string]any) (*Grant, error) {
 	for k, v := range params {
 		sc[k] = v
 	}
-	ferr := func(field string, err error) error { return &FieldError{Vendor: s.Name, Field: field, Err: err} }
+	ferr := s.fieldError
 
 	for i, l := range s.Locals {
 		v, err := evalLocal(sc, l, t)
@@ -130,7 +158,7 @@ func (s *VendorSpec) Resolve(t Target, given map[string]any) (*Grant, error) {
 		return nil, ferr("roles", fmt.Errorf("the parameters leave no role to create; the vendor would get no access"))
 	}
 	if err := checkUnique(g); err != nil {
-		return nil, &FieldError{Vendor: s.Name, Field: "spec", Err: err}
+		return nil, s.fieldError("spec", err)
 	}
 	return g, nil
 }

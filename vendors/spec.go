@@ -33,6 +33,10 @@ type VendorSpec struct {
 	Roles []RoleSpec `yaml:"roles" json:"roles"`
 	// Handoff says what the customer sends the vendor besides the role ARNs.
 	Handoff HandoffSpec `yaml:"handoff,omitempty" json:"handoff,omitempty"`
+
+	// source is the file the spec was loaded from, so that errors found later (resolving it
+	// with an account's values) name the line; nil for presets and specs built in Go.
+	source *locator
 }
 
 // ParamType is the type of a vendor parameter.

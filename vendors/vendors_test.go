@@ -1,6 +1,7 @@
 package vendors_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -106,4 +107,14 @@ func TestNameRulesMatchTheSchema(t *testing.T) {
 		require.Equal(t, name.MatchString(s), vendors.IsSpecName(s), "spec name %q", s)
 		require.Equal(t, ident.MatchString(s), vendors.IsIdentifier(s), "identifier %q", s)
 	}
+}
+
+// TestLoadStopsOnCancel: a cancelled context (SIGINT, SIGTERM) stops reading a spec.
+func TestLoadStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := vendors.LoadFileContext(ctx, filepath.Join("testdata", "minimal.yaml"))
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = vendors.LoadFileContext(context.Background(), filepath.Join("testdata", "minimal.yaml"))
+	require.NoError(t, err)
 }

@@ -55,11 +55,11 @@ func perAccountWanted(vf *vendorFlags, accountsFile string) bool {
 // runs once per account that needs it, its stderr going to log(account). checkFile checks
 // that every account of the parameters file exists (fleet commands).
 func resolveParams(ctx context.Context, vf *vendorFlags, ff *fleetFlags, accounts []targets.Account, checkFile bool, log func(string) io.Writer) (*fleetParams, error) {
-	spec, fleet, err := vf.load()
+	spec, fleet, err := vf.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	src, secret, err := vf.perAccount.sources(spec)
+	src, secret, err := vf.perAccount.sources(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func resolveParams(ctx context.Context, vf *vendorFlags, ff *fleetFlags, account
 func oneAccountParams(ctx context.Context, vf *vendorFlags, accountID, accountsFile, region string, stderr io.Writer) (*fleetParams, error) {
 	a := targets.Account{ID: accountID}
 	if accountsFile != "" {
-		all, err := targets.LoadAccountsFile(accountsFile)
+		all, err := targets.LoadAccountsFileContext(ctx, accountsFile)
 		if err != nil {
 			return nil, asUsage(err)
 		}
@@ -150,7 +150,7 @@ func checkFileAccounts(ctx context.Context, f *params.File, ff *fleetFlags, acco
 	where := "the organization"
 	if ff.targets.AccountsFile != "" {
 		where = "the accounts file " + ff.targets.AccountsFile
-		all, err := targets.LoadAccountsFile(ff.targets.AccountsFile)
+		all, err := targets.LoadAccountsFileContext(ctx, ff.targets.AccountsFile)
 		if err != nil {
 			return asUsage(err)
 		}

@@ -31,7 +31,7 @@ func newDeployCmd(op rollout.Operation) *cobra.Command {
 	c := &cobra.Command{
 		Use:   string(op) + " --vendor NAME|--spec FILE [--param k=v ...] [--params-file F] [--param-from-tag k=TAG] [--param-from-command k=CMD] [filters]",
 		Short: short,
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runDeploy(c, op, in) },
 	}
 	in.vendor.register(c)
@@ -56,7 +56,7 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	// full before anything runs.
 	vf := in.vendor
 	vf.perAccount = nil
-	dep, err := vendorDeployment(&vf, in.fleet.targets.Region)
+	dep, err := vendorDeployment(ctx, &vf, in.fleet.targets.Region)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func runOp(ctx context.Context, r *rollout.Runner, op rollout.Operation, account
 // with that error and nothing is deployed into it, while the others go on.
 func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	ctx := c.Context()
-	if _, _, err := in.vendor.load(); err != nil {
+	if _, _, err := in.vendor.load(ctx); err != nil {
 		return err
 	}
 	runDir := in.fleet.RunDir

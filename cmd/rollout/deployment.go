@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 
 	"github.com/byoc-access/byoc-access/rollout"
@@ -8,8 +9,8 @@ import (
 
 // vendorDeployment is rollout.VendorDeployment with the vendor flags' spec, parameters and
 // tags; bad input is a usage error.
-func vendorDeployment(vf *vendorFlags, region string) (rollout.Deployment, error) {
-	spec, params, err := vf.load()
+func vendorDeployment(ctx context.Context, vf *vendorFlags, region string) (rollout.Deployment, error) {
+	spec, params, err := vf.load(ctx)
 	if err != nil {
 		return rollout.Deployment{}, err
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
+	"github.com/byoc-access/byoc-access/internal/inputfile"
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout"
 	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/rollout/targets"
@@ -75,8 +77,13 @@ func (f *fleetFlags) check() error {
 	if f.Output != "text" && f.Output != "json" {
 		return usagef("--output %q: use text or json", f.Output)
 	}
-	if f.Parallel < 0 {
-		return usagef("--parallel %d: want 1 or more (or 0 to fit this machine)", f.Parallel)
+	if f.Parallel < 0 || f.Parallel > maxParallel {
+		return usagef("--parallel %d: want 1 to %d (or 0 to fit this machine)", f.Parallel, maxParallel)
+	}
+	if f.RunDir != "" {
+		if st, err := os.Stat(f.RunDir); err == nil && !st.IsDir() {
+			return usagef("--run-dir %s is a file: name a directory, new or existing", f.RunDir)
+		}
 	}
 	if _, err := targets.ParseShard(f.Shard); err != nil {
 		return asUsage(err)
@@ -93,8 +100,28 @@ func (f *fleetFlags) check() error {
 	if err := f.role().Validate(); err != nil {
 		return asUsage(err)
 	}
-	_, err := f.targets.filter()
-	return err
+	if _, err := f.targets.filter(); err != nil {
+		return err
+	}
+	return f.checkRolePartition()
+}
+
+// maxParallel bounds --parallel: each account in flight runs a Pulumi CLI and may run an AWS
+// provider, hundreds of MB each, so a larger number is a typo that would exhaust the machine.
+const maxParallel = 256
+
+// checkRolePartition refuses an execution role ARN in another partition than --region's: the
+// role cannot be assumed from there, and every account would fail.
+func (f *fleetFlags) checkRolePartition() error {
+	name := f.ExecutionRole
+	if !strings.HasPrefix(name, "arn:") || f.targets.Region == "" {
+		return nil
+	}
+	part, _ := validate.Region(f.targets.Region) // checked by filter
+	if p := strings.SplitN(name, ":", 3)[1]; p != "{partition}" && p != part {
+		return usagef("--execution-role %q: the ARN is in partition %s, but --region %s is in %s: write arn:%s:... or arn:{partition}:...", name, p, f.targets.Region, part, part)
+	}
+	return nil
 }
 
 func (f *fleetFlags) aws(ctx context.Context) (aws.Config, error) {
@@ -132,7 +159,7 @@ func (f *fleetFlags) passphrase() (string, error) {
 	if file == "" {
 		return "", usagef("no secrets passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, or pass --passphrase-file")
 	}
-	b, err := os.ReadFile(file)
+	b, err := inputfile.ReadFile(file)
 	if err != nil {
 		return "", usagef("--passphrase-file: %v", err)
 	}

@@ -21,7 +21,7 @@ func newLintCmd() *cobra.Command {
 IAM's grammar, an embedded catalog of every AWS action (` + lint.DefaultCatalog().Source + `),
 IAM quotas, and what security reviewers look for first. Errors exit 1 (warnings too with
 --strict); up and plan run the same checks and refuse to deploy on errors.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runLint(c, in) },
 	}
 	in.vendor.register(c)
@@ -34,7 +34,7 @@ func runLint(c *cobra.Command, in *lintInput) error {
 	if in.Format != "text" && in.Format != "json" && in.Format != "sarif" {
 		return usagef("--format %q: use text, json or sarif", in.Format)
 	}
-	spec, params, err := in.vendor.load()
+	spec, params, err := in.vendor.load(c.Context())
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func (l liveReader) snapshot(ctx context.Context, want *iamstate.Account) (*iams
 }
 
 func renderFor(vf *vendorFlags, accountID, region string, kmsKeyARN func(string) string) (*iamstate.Account, error) {
-	spec, params, err := vf.load()
+	spec, params, err := vf.load(context.Background())
 	if err != nil {
 		return nil, err
 	}

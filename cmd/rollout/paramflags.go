@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -35,7 +37,7 @@ func (f *paramSourceFlags) set() bool {
 }
 
 // sources parses the flags and checks them against the spec: every problem is a usage error.
-func (f *paramSourceFlags) sources(spec *vendors.VendorSpec) (params.Sources, map[string]bool, error) {
+func (f *paramSourceFlags) sources(ctx context.Context, spec *vendors.VendorSpec) (params.Sources, map[string]bool, error) {
 	s := params.Sources{Tags: map[string]string{}, Commands: map[string]params.Command{}}
 	secret := map[string]bool{}
 	if f == nil {
@@ -63,10 +65,14 @@ func (f *paramSourceFlags) sources(spec *vendors.VendorSpec) (params.Sources, ma
 		if _, dup := s.Commands[c.Param]; dup {
 			return s, nil, usagef("--param-from-command %s is given twice", c.Param)
 		}
+		// Once here, not once per account: a missing program would fail every account.
+		if _, err := exec.LookPath(c.Argv[0]); err != nil {
+			return s, nil, usagef("--param-from-command %s: %v", c.Param, err)
+		}
 		s.Commands[c.Param] = c
 	}
 	if f.File != "" {
-		file, err := params.LoadFile(f.File)
+		file, err := params.LoadFileContext(ctx, f.File)
 		if err != nil {
 			return s, nil, asUsage(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/byoc-access/byoc-access/iamstate/render"
+	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
 type renderInput struct {
@@ -30,7 +31,7 @@ Default KMS keys that the component looks up at deploy time print as key/LOOKUP(
 The account's own parameter values come from the same sources as up (--params-file, the
 accounts file's param: columns with --accounts-file, --param-from-tag, --param-from-command);
 stderr lists them with their source, and secret ones are masked in the output.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runRender(c, in) },
 	}
 	in.vendor.register(c)
@@ -46,7 +47,17 @@ func runRender(c *cobra.Command, in *renderInput) error {
 	if in.AccountID == "" {
 		return usagef("--account-id is required: the 12-digit ID of the account to render for")
 	}
-	spec, _, err := in.vendor.load()
+	part, err := validate.Region(in.Region)
+	if err != nil {
+		return usagef("--region: %v", err)
+	}
+	if err := validate.Partition(in.Partition); err != nil {
+		return usagef("--partition: %v", err)
+	}
+	if part != in.Partition {
+		return usagef("--region %s is in partition %s, not --partition %s", in.Region, part, in.Partition)
+	}
+	spec, _, err := in.vendor.load(c.Context())
 	if err != nil {
 		return err
 	}

@@ -37,14 +37,18 @@ removed through the Pulumi Automation API.`,
 		newVendorsCmd(),
 		newVerifyCmd(),
 	)
+	strictCommands(root)
 	return root
 }
 
 // noArgs rejects positional arguments as a usage error (exit 2), where cobra.NoArgs' error
 // would exit 1: a stray account ID on the command line is a typo, not a failed account.
 func noArgs(c *cobra.Command, args []string) error {
-	if len(args) > 0 {
+	if len(args) == 0 {
+		return nil
+	}
+	if c.Flags().Lookup("ou") != nil {
 		return usagef("%s takes no arguments, got %q: choose accounts with --account, --ou or --accounts-file", c.CommandPath(), args[0])
 	}
-	return nil
+	return usagef("%s takes no arguments, got %q (see %s --help)", c.CommandPath(), args[0], c.CommandPath())
 }

@@ -21,7 +21,7 @@ func newSnapshotCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "snapshot --account-id ID --vendor NAME|--spec FILE [--param k=v ...]",
 		Short: "Print the live IAM state of the vendor's roles and policies in an account, as render prints it",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runSnapshot(c, in) },
 	}
 	in.vendor.register(c)

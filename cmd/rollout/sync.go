@@ -26,7 +26,7 @@ skipped by fingerprint, so a quiet organization costs little), and reports stack
 has left the organization or is suspended. Those are offboarded (destroy, then remove the stack)
 only with --prune. With --shard i/n each runner reports and prunes only the departed accounts
 of its own shard (the same split as the targets), so every stack is offboarded by one runner.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runSync(c, in) },
 	}
 	in.vendor.register(c)
@@ -54,12 +54,12 @@ func runSync(c *cobra.Command, in *syncInput) error {
 	var dep rollout.Deployment
 	var err error
 	if perAccount {
-		if _, _, err := in.vendor.load(); err != nil {
+		if _, _, err := in.vendor.load(ctx); err != nil {
 			return err
 		}
 		// The runner's own checks come before any per-account command runs.
 		dep = rollout.StateDeployment()
-	} else if dep, err = vendorDeployment(&vf, in.fleet.targets.Region); err != nil {
+	} else if dep, err = vendorDeployment(ctx, &vf, in.fleet.targets.Region); err != nil {
 		return err
 	}
 	r, runDir, err := in.fleet.runner(ctx, c, rollout.OpUp, dep)

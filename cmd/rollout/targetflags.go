@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/spf13/cobra"
 
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
@@ -38,6 +39,10 @@ func (f *targetFlags) register(c *cobra.Command) {
 }
 
 func (f *targetFlags) filter() (targets.Filter, error) {
+	// "" leaves the region to the AWS SDK's configuration; the flag's default is us-east-1.
+	if _, err := validate.Region(f.Region); err != nil && f.Region != "" {
+		return targets.Filter{}, usagef("--region: %v", err)
+	}
 	tags, err := parseKeyValues("--account-tag", f.AccountTags)
 	if err != nil {
 		return targets.Filter{}, err
@@ -69,7 +74,7 @@ func (f *targetFlags) resolve(ctx context.Context, cfg func() (aws.Config, error
 		return targets.Result{}, err
 	}
 	if f.AccountsFile != "" {
-		accts, err := targets.LoadAccountsFile(f.AccountsFile)
+		accts, err := targets.LoadAccountsFileContext(ctx, f.AccountsFile)
 		if err != nil {
 			return targets.Result{}, asUsage(err)
 		}

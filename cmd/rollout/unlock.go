@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout/access"
 	"github.com/byoc-access/byoc-access/rollout/backend/locks"
 )
@@ -29,7 +30,7 @@ func newUnlockCmd() *cobra.Command {
 process is gone from this host is stale; a lock from another host counts as stale only when it
 is older than --older-than. Stale locks are removed only with --yes: nothing is cleared
 silently, and a live lock is never touched.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runUnlock(c, in) },
 	}
 	c.Flags().StringVar(&in.Backend, "backend", "", "state backend URL (default $PULUMI_BACKEND_URL, else file://./.byoc-access/state)")
@@ -41,6 +42,12 @@ silently, and a live lock is never touched.`,
 
 func runUnlock(c *cobra.Command, in *unlockInput) error {
 	ctx := c.Context()
+	if in.OlderThan < 0 {
+		return usagef("--older-than %s: want a positive age such as 2h, or 0 for processes gone from this host only", in.OlderThan)
+	}
+	if _, err := validate.Region(in.Region); err != nil {
+		return usagef("--region: %v", err)
+	}
 	backend := in.Backend
 	if backend == "" {
 		backend = os.Getenv("PULUMI_BACKEND_URL")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -36,14 +37,14 @@ func (f *vendorFlags) register(c *cobra.Command) {
 }
 
 // load returns the spec and its parameters, validated: any problem is a usage error.
-func (f *vendorFlags) load() (*vendors.VendorSpec, map[string]any, error) {
+func (f *vendorFlags) load(ctx context.Context) (*vendors.VendorSpec, map[string]any, error) {
 	if f.Vendor == "" && f.SpecFile == "" {
 		return nil, nil, usagef("--vendor or --spec is required: --vendor %s, or --spec FILE", strings.Join(vendors.PresetNames(), "|"))
 	}
 	if f.Vendor != "" && f.SpecFile != "" {
 		return nil, nil, usagef("--vendor and --spec are both set: choose one")
 	}
-	spec, err := vendors.Select(f.Vendor, f.SpecFile)
+	spec, err := vendors.SelectContext(ctx, f.Vendor, f.SpecFile)
 	if err != nil {
 		return nil, nil, asUsage(err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/byoc-access/byoc-access/internal/inputfile"
 	"github.com/byoc-access/byoc-access/vendors"
 	"github.com/byoc-access/byoc-access/vendors/cfnimport"
 )
@@ -21,7 +22,7 @@ func newVendorsCmd() *cobra.Command {
 		Long: `list prints each embedded preset: its name, the vendor, the version of what the vendor
 publishes that the preset reproduces, what it grants, and the published source its conformance
 test compares it with, statement for statement.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			// One block per preset: sources are long, and a table as wide as the longest one
 			// would wrap in any terminal.
@@ -73,7 +74,7 @@ test compares it with, statement for statement.`,
 	c.AddCommand(&cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of the vendor spec format",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			_, err := c.OutOrStdout().Write(vendors.SchemaJSON)
 			return err
@@ -101,7 +102,7 @@ parameter with a literal and the resources and ManagedPolicyArns !If that use th
 !FindInMap with one literal key) and writes a byoc-access vendor spec.
 Everything it cannot translate is listed on stderr, and the command exits 1 unless
 --allow-partial is given.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runVendorsImport(c, in) },
 	}
 	c.Flags().StringVar(&in.FromCFN, "from-cfn", "", "CloudFormation template (YAML or JSON)")
@@ -119,11 +120,14 @@ func runVendorsImport(c *cobra.Command, in *importInput) error {
 	if in.Name == "" {
 		return usagef("--name is required: the short name of the new spec, e.g. acme")
 	}
-	data, err := os.ReadFile(in.FromCFN)
+	data, err := inputfile.ReadFile(in.FromCFN)
 	if err != nil {
-		return usagef("--from-cfn: %v", err)
+		return usagef("--from-cfn: %w", err)
 	}
 	res, err := cfnimport.Import(in.FromCFN, data, cfnimport.Options{Name: in.Name, Vendor: in.Vendor, Source: in.FromCFN})
+	if inputfile.IsLimit(err) {
+		return usagef("--from-cfn: %w", err)
+	}
 	if err != nil {
 		return asUsage(err)
 	}

@@ -29,7 +29,7 @@ func newVerifyCmd() *cobra.Command {
 roles and policies, read through the execution role. It needs no Pulumi state, so it also
 audits accounts onboarded by console, CloudFormation or Terraform. Each account is rendered
 with its own parameter values, from the same sources as up.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runVerify(c, in) },
 	}
 	in.vendor.register(c)
@@ -51,7 +51,7 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 	if err := in.fleet.check(); err != nil {
 		return err
 	}
-	if _, _, err := in.vendor.load(); err != nil {
+	if _, _, err := in.vendor.load(ctx); err != nil {
 		return err
 	}
 	base, err := in.fleet.aws(ctx)

@@ -35,6 +35,15 @@ func Render(spec *vendors.VendorSpec, opts Options) (*iamstate.Account, error) {
 	}
 	m := NewMocks(opts.AccountID, opts.Partition, opts.Region)
 	m.KMSKeyARN = opts.KMSKeyARN
+	// Resolved here first, so that a spec error reaches the user once, with its file and
+	// line, rather than wrapped by the component and then by the engine ("1 error occurred:
+	// * VendorAccess vendor: ..."). Key look-ups are the mocks' to do.
+	if _, err := spec.Resolve(vendors.Target{AccountID: opts.AccountID, Partition: opts.Partition, Region: m.Region,
+		LookupKMSKeyARN: func(id string) (string, error) {
+			return "arn:aws:kms:" + m.Region + ":" + opts.AccountID + ":key/LOOKUP", nil
+		}}, opts.Params); err != nil {
+		return nil, err
+	}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := components.NewVendorAccess(ctx, "vendor", &components.VendorAccessArgs{
 			Spec:   spec,

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is a value that breaks one of the rules. Its text names the value, what is wrong and
@@ -19,7 +20,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s %q: %s", e.Rule, e.Value, e.Fix)
+	return fmt.Sprintf("%s %s: %s", e.Rule, Quote(e.Value), e.Fix)
 }
 
 // AccountID checks that id is an AWS account ID: exactly 12 digits, leading zeros included,
@@ -54,4 +55,21 @@ func Tags(tags map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// maxQuoted is how much of a value a message quotes: enough to recognise it, never a dump of
+// what a command or a file happened to hold.
+const maxQuoted = 120
+
+// Quote is %q of a value for a message, cut to its first maxQuoted bytes (at a rune
+// boundary), with its full length when cut.
+func Quote(s string) string {
+	if len(s) <= maxQuoted {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
 }

@@ -51,6 +51,9 @@ type Location struct {
 // ErrUnknownScheme means a backend URL names no Pulumi backend.
 var ErrUnknownScheme = errors.New("unknown backend")
 
+// ErrNoBucket means an s3:// backend URL names no bucket, which would fail every account.
+var ErrNoBucket = errors.New("no bucket: want s3://BUCKET")
+
 // URLError is a backend URL that cannot be used: its scheme names no backend
 // (ErrUnknownScheme) or it does not parse (the *url.Error). Both reach errors.Is and
 // errors.As through Unwrap.
@@ -90,6 +93,9 @@ func Parse(backend string) (Location, error) {
 			return Location{}, &URLError{URL: backend, Err: err}
 		}
 		q := u.Query()
+		if u.Host == "" {
+			return Location{}, &URLError{URL: backend, Err: ErrNoBucket}
+		}
 		loc.Kind = KindS3
 		loc.Bucket = u.Host
 		loc.Prefix = strings.Trim(u.Path, "/")

@@ -51,6 +51,8 @@ func TestParse(t *testing.T) {
 		{name: "a path without a scheme", url: "/var/lib/state", wantErr: backend.ErrUnknownScheme},
 		{name: "empty", url: "", wantErr: backend.ErrUnknownScheme},
 		{name: "s3 URL that does not parse", url: "s3://state-bucket/%zz", wantErr: &url.Error{}},
+		{name: "s3 without a bucket", url: "s3://", wantErr: backend.ErrNoBucket},
+		{name: "s3 with a prefix but no bucket", url: "s3:///state?region=us-east-1", wantErr: backend.ErrNoBucket},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

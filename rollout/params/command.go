@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
@@ -45,12 +46,16 @@ func (c Command) Run(ctx context.Context, a targets.Account, log io.Writer, time
 	var stdout limitedBuffer
 	stdout.limit = maxOutput
 	var stderr tailBuffer
+	logged := &cappedWriter{w: log, limit: maxOutput}
 	cmd.Stdout = &stdout
-	cmd.Stderr = io.MultiWriter(log, &stderr)
+	cmd.Stderr = io.MultiWriter(logged, &stderr)
 	// A command that leaves a child holding its pipes must not hang the run past the timeout.
 	cmd.WaitDelay = 5 * time.Second
 	fmt.Fprintf(log, "--- parameter %s: running %s %s\n", c.Param, c, a.ID)
 	err := cmd.Run()
+	if logged.dropped > 0 {
+		fmt.Fprintf(log, "\n--- parameter %s: %d more bytes of stderr not shown\n", c.Param, logged.dropped)
+	}
 	what := fmt.Sprintf("parameter %q: command %q", c.Param, c.String()+" "+a.ID)
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
@@ -68,28 +73,61 @@ func (c Command) Run(ctx context.Context, a targets.Account, log io.Writer, time
 	if v == "" {
 		return "", fmt.Errorf("%s printed nothing on stdout: it must print the account's value%s", what, stderr.lastLine())
 	}
+	if !utf8.ValidString(v) {
+		return "", fmt.Errorf("%s printed bytes that are not UTF-8 text: it must print the value as UTF-8", what)
+	}
 	if strings.ContainsAny(v, "\r\n") {
 		return "", fmt.Errorf("%s printed several lines: it must print only the value (messages go to stderr)", what)
 	}
 	return v, nil
 }
 
-// limitedBuffer keeps the first limit bytes and notes that more came.
+// limitedBuffer keeps the first limit bytes and notes that more came. It holds its buffer
+// rather than embedding it: an embedded bytes.Buffer's ReadFrom would be what io.Copy (and so
+// exec.Cmd) calls, reading everything past the limit.
 type limitedBuffer struct {
-	bytes.Buffer
+	buf   bytes.Buffer
 	limit int
 	over  bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.limit - b.Len(); room < len(p) {
+	if room := b.limit - b.buf.Len(); room < len(p) {
 		b.over = true
 		if room > 0 {
-			b.Buffer.Write(p[:room])
+			b.buf.Write(p[:room])
 		}
 		return len(p), nil
 	}
-	return b.Buffer.Write(p)
+	return b.buf.Write(p)
+}
+
+func (b *limitedBuffer) String() string { return b.buf.String() }
+
+// cappedWriter passes on the first limit bytes of a command's stderr and counts the rest: the
+// log (render's stderr, or the account's log file) is for messages, not for a data dump.
+type cappedWriter struct {
+	w       io.Writer
+	limit   int
+	written int
+	dropped int
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	whole := len(p) // what the writer took, shown or not
+	room := max(c.limit-c.written, 0)
+	if len(p) > room {
+		c.dropped += len(p) - room
+		p = p[:room]
+	}
+	if len(p) > 0 {
+		n, err := c.w.Write(p)
+		c.written += n
+		if err != nil {
+			return n, err
+		}
+	}
+	return whole, nil
 }
 
 // tailBuffer keeps the end of a command's stderr, for the one line an error shows.

@@ -2,20 +2,20 @@ package params
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
+	"github.com/byoc-access/byoc-access/internal/inputfile"
 	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
@@ -46,7 +46,12 @@ func (f *File) IDs() []string { return append([]string(nil), f.order...) }
 
 // LoadFile reads a parameters file; errors name the file, the line or row and the fix.
 func LoadFile(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	return LoadFileContext(context.Background(), path)
+}
+
+// LoadFileContext is LoadFile that cancelling ctx (SIGINT, SIGTERM) stops.
+func LoadFileContext(ctx context.Context, path string) (*File, error) {
+	data, err := inputfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--params-file: %w", err)
 	}
@@ -55,7 +60,7 @@ func LoadFile(path string) (*File, error) {
 	case ".csv":
 		err = f.parseCSV(data)
 	case ".yaml", ".yml", ".json":
-		err = f.parseYAML(data)
+		err = f.parseYAML(ctx, data)
 	default:
 		return nil, fmt.Errorf("--params-file %s: use a .yaml, .json or .csv file", path)
 	}
@@ -81,8 +86,11 @@ func (f *File) add(id, where string, vals map[string]Value) error {
 	return nil
 }
 
-func (f *File) parseYAML(data []byte) error {
-	file, err := parser.ParseBytes(data, 0)
+func (f *File) parseYAML(ctx context.Context, data []byte) error {
+	file, err := inputfile.ParseYAML(ctx, f.Path, data)
+	if inputfile.IsLimit(err) || (err != nil && ctx.Err() != nil) {
+		return fmt.Errorf("--params-file: %w", err)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %s", f.Path, yamlMessage(err))
 	}

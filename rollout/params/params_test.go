@@ -288,6 +288,48 @@ esac`)
 	require.NotContains(t, logs.text("666666666666"), "no such tenant")
 }
 
+// TestCommandOutputIsBounded: what a command prints is read and echoed only up to a bound,
+// whatever it prints: a value on stdout, messages on stderr, text that is not UTF-8.
+func TestCommandOutputIsBounded(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		err    []string // in the account's error; none means the value is "dd-123"
+		maxErr int      // the error's length at most
+		log    []string // in the account's log
+		maxLog int      // the log's length at most
+	}{
+		{"10 MB on stdout", `head -c 10000000 /dev/zero | tr '\0' a`, []string{"printed more than 65536 bytes"}, 300, nil, 1000},
+		{"60 KB value", `head -c 60000 /dev/zero | tr '\0' a`, []string{`"aaaa`, "... (60000 bytes)", "2 to 1224 characters"}, 500, nil, 1000},
+		{"10 MB on stderr", `head -c 10000000 /dev/zero | tr '\0' a >&2; echo dd-123`, nil, 0, []string{"9934464 more bytes of stderr not shown"}, 70 << 10},
+		{"not UTF-8", `printf 'dd-\377\376'`, []string{"not UTF-8"}, 300, nil, 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			accounts := []targets.Account{{ID: "111111111111"}}
+			s := Sources{Commands: map[string]Command{"external_id": {Param: "external_id", Argv: []string{script(t, tt.body)}}}, Timeout: time.Minute}
+			var logs accountLogs
+			got, err := Resolve(context.Background(), streamkap(t), nil, accounts, s, Options{Parallel: 1, Log: logs.writer})
+			require.NoError(t, err)
+			res := got["111111111111"]
+			if len(tt.err) == 0 {
+				require.NoError(t, res.Err)
+				require.Equal(t, "dd-123", res.Values["external_id"].Value)
+			} else {
+				require.Error(t, res.Err)
+				for _, w := range tt.err {
+					require.Contains(t, res.Err.Error(), w)
+				}
+				require.LessOrEqual(t, len(res.Err.Error()), tt.maxErr, res.Err.Error())
+			}
+			for _, w := range tt.log {
+				require.Contains(t, logs.text("111111111111"), w)
+			}
+			require.LessOrEqual(t, len(logs.text("111111111111")), tt.maxLog)
+		})
+	}
+}
+
 // TestCommandEnvironment: no shell, the account as the last argument and in the environment.
 func TestCommandEnvironment(t *testing.T) {
 	cmd := script(t, `echo "$#:$1:$2:$BYOC_ACCOUNT_ID:$BYOC_ACCOUNT_NAME"`)

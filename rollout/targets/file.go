@@ -2,20 +2,20 @@ package targets
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 
+	"github.com/byoc-access/byoc-access/internal/inputfile"
 	"github.com/byoc-access/byoc-access/internal/validate"
 )
 
@@ -27,7 +27,15 @@ import (
 // line (YAML) and the field, because these files are written by hand. File accounts are taken to be ACTIVE: only the
 // organization knows otherwise.
 func LoadAccountsFile(path string) ([]Account, error) {
-	data, err := os.ReadFile(path)
+	return LoadAccountsFileContext(context.Background(), path)
+}
+
+// LoadAccountsFileContext is LoadAccountsFile that cancelling ctx (SIGINT, SIGTERM) stops.
+func LoadAccountsFileContext(ctx context.Context, path string) ([]Account, error) {
+	data, err := inputfile.ReadFile(path)
+	if le := (*inputfile.Error)(nil); errors.As(err, &le) {
+		return nil, limitError(le)
+	}
 	if err != nil {
 		return nil, &InputError{Field: "--accounts-file", Value: path, Problem: "accounts file", Err: err}
 	}
@@ -37,7 +45,7 @@ func LoadAccountsFile(path string) ([]Account, error) {
 	case ".csv":
 		entries, err = parseCSV(name, data)
 	case ".yaml", ".yml":
-		entries, err = parseYAML(name, data)
+		entries, err = parseYAML(ctx, name, data)
 	default:
 		return nil, &InputError{Field: "--accounts-file", Value: path, Problem: "accounts file " + path, Fix: "use a .csv or .yaml file"}
 	}
@@ -242,19 +250,22 @@ func (id *yamlAccountID) UnmarshalYAML(raw []byte) error {
 	return nil
 }
 
-func parseYAML(name string, data []byte) ([]fileEntry, error) {
-	var doc yamlAccounts
-	if err := yaml.UnmarshalWithOptions(data, &doc, yaml.Strict()); err != nil {
-		var yerr yaml.Error
-		if errors.As(err, &yerr) && yerr.GetToken() != nil {
-			return nil, &InputError{Field: "--accounts-file", Value: name, File: name, Where: fmt.Sprintf("line %d", yerr.GetToken().Position.Line), Problem: yerr.GetMessage()}
-		}
-		return nil, &InputError{Field: "--accounts-file", Value: name, File: name, Err: err}
+func parseYAML(ctx context.Context, name string, data []byte) ([]fileEntry, error) {
+	// The syntax tree, within the input limits, gives the positions; the values are decoded
+	// from it, never from the bytes again.
+	file, err := inputfile.ParseYAML(ctx, name, data)
+	if le := (*inputfile.Error)(nil); errors.As(err, &le) {
+		return nil, limitError(le)
 	}
-	// The decoded values carry no positions: the syntax tree has them.
-	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, &InputError{Field: "--accounts-file", Value: name, File: name, Err: err}
+		return nil, yamlInputError(name, err)
+	}
+	var doc yamlAccounts
+	if len(file.Docs) > 0 && file.Docs[0].Body != nil {
+		err = yaml.NodeToValue(file.Docs[0].Body, &doc, yaml.Strict())
+	}
+	if err != nil {
+		return nil, yamlInputError(name, err)
 	}
 	out := make([]fileEntry, 0, len(doc.Accounts))
 	for i, a := range doc.Accounts {
@@ -281,6 +292,23 @@ func parseYAML(name string, data []byte) ([]fileEntry, error) {
 		out = append(out, fileEntry{Account: acct, where: where})
 	}
 	return out, nil
+}
+
+func yamlInputError(name string, err error) error {
+	var yerr yaml.Error
+	if errors.As(err, &yerr) && yerr.GetToken() != nil {
+		return &InputError{Field: "--accounts-file", Value: name, File: name, Where: fmt.Sprintf("line %d", yerr.GetToken().Position.Line), Problem: yerr.GetMessage()}
+	}
+	return &InputError{Field: "--accounts-file", Value: name, File: name, Err: err}
+}
+
+// limitError is an accounts file over an input limit, or not UTF-8.
+func limitError(le *inputfile.Error) error {
+	where := ""
+	if le.Line > 0 {
+		where = fmt.Sprintf("line %d", le.Line)
+	}
+	return &InputError{Field: "--accounts-file", Value: le.File, File: le.File, Where: where, Problem: le.Message}
 }
 
 // yamlLine is the line of the node at a YAML path, or 0.

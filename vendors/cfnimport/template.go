@@ -5,12 +5,14 @@
 package cfnimport
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+
+	"github.com/byoc-access/byoc-access/internal/inputfile"
 )
 
 // cfnTags are CloudFormation's YAML short forms and the long form each stands for.
@@ -24,7 +26,10 @@ var cfnTags = map[string]string{
 // ParseTemplate reads a CloudFormation template, YAML or JSON, into plain values, with the
 // short forms of intrinsic functions (!Ref, !Sub, ...) turned into their long forms.
 func ParseTemplate(file string, data []byte) (map[string]any, error) {
-	f, err := parser.ParseBytes(data, 0)
+	f, err := inputfile.ParseYAML(context.Background(), file, data)
+	if inputfile.IsLimit(err) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a YAML or JSON template: %w", file, err)
 	}
