@@ -226,6 +226,9 @@ func StackName(prefix, accountID string) string {
 	return prefix + "-" + accountID
 }
 
+// Project is the Pulumi project of the runner's stacks, which their locks are filed under.
+func (r *Runner) Project() string { return r.dep.Project }
+
 // Backend is the state backend URL in use.
 func (r *Runner) Backend() string { return r.opts.Backend }
 

@@ -35,6 +35,7 @@ removed through the Pulumi Automation API.`,
 		newDeployCmd(rollout.OpUp),
 		newVendorsCmd(),
 		newVerifyCmd(),
+		newWatchCmd(),
 	)
 	return root
 }
