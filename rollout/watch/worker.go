@@ -330,10 +330,12 @@ func (w *worker) account(ctx context.Context, base Line, id string) bool {
 		w.log(l)
 		return false
 	}
+	if out.Reason != "" {
+		l.Message = strings.TrimPrefix(l.Message+"; "+out.Reason, "; ")
+	}
 	switch {
 	case out.Action == ActionNone:
 		l.Result = "no-action"
-		l.Message = strings.TrimPrefix(l.Message+"; "+out.Reason, "; ")
 		w.count(func(c *Counters) { c.NoAction++ })
 	case out.Unchanged:
 		l.Result = "unchanged"
