@@ -40,10 +40,18 @@ type realFleet struct {
 // this test's environment (and so every CLI and provider process) at it.
 func newRealFleet(t *testing.T, n int) *realFleet {
 	t.Helper()
+	return newRealFleetWith(t, n)
+}
+
+// newRealFleetWith is newRealFleet on a moto started with opts: tests of vendors that attach no
+// AWS-managed policy (streamkap) can leave them out, which makes moto's first call for each
+// account much cheaper.
+func newRealFleetWith(t *testing.T, n int, opts ...testenv.MotoOption) *realFleet {
+	t.Helper()
 	if _, err := pulumicli.Find(); err != nil {
 		testenv.Missing(t, "needs the real Pulumi CLI (run scripts/install-pulumi.sh): %v", err)
 	}
-	m := testenv.StartMoto(t)
+	m := testenv.StartMoto(t, opts...)
 	spec := testenv.OrgSpec{OUs: []string{"Workloads", "Workloads/Prod", "Workloads/Prod/EU", "Workloads/Dev"}}
 	ous := []string{"Workloads/Prod", "Workloads/Prod/EU", "Workloads/Dev", "Workloads"}
 	for i := 0; i < n; i++ {

@@ -109,6 +109,12 @@ func (w *watchWorker) waitFor(t *testing.T, within time.Duration, what string, m
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	// Its goroutines' stacks say where it is stuck.
+	_ = w.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-w.done:
+	case <-time.After(5 * time.Second):
+	}
 	t.Fatalf("worker %s: no %s within %s; lines: %+v\nstderr:\n%s", w.name, what, within, w.snapshot(), w.stderr.String())
 	return watch.Line{}
 }
@@ -150,20 +156,64 @@ func (f *realFleet) watchArgs(t *testing.T, queueURL string, extra ...string) []
 		"--visibility", "10s", "--retry-backoff", "1s", "--max-backoff", "2s", "--grace", "30s"}, extra...)
 }
 
-// A new account is onboarded from its event, and offboarded when it moves out of the OU.
-func TestWatchOnboardsAndOffboardsWithRealProvider(t *testing.T) {
-	f := newRealFleet(t, 1)
+// TestWatchWithRealProvider runs two watch workers on one queue against a moto organization,
+// with the real CLI and an AWS provider. Twenty account events and a poison one: each account
+// is onboarded exactly once, neither worker waits while messages do, a worker killed
+// mid-account has its message finished by the other (which takes the dead worker's stack lock
+// over), and the poison event goes to the dead-letter queue after its receives without holding
+// up the rest. Then, with the surviving worker: an account created and moved into the OU is
+// onboarded from its event put through EventBridge, and offboarded (--prune) when it moves
+// out; SIGTERM ends the worker with exit 0 and its counters.
+func TestWatchWithRealProvider(t *testing.T) {
+	const n = 20
+	f := newRealFleetWith(t, n+1, testenv.WithoutManagedPolicies())
+	ids, poison := f.ids[:n], f.ids[n]
+	cfg := f.m.AWSConfig(t)
+	// The execution role cannot be entered in the poison account.
+	proxy := testenv.StartFaultProxy(t, f.m.Endpoint, func(c testenv.Call) *testenv.Fault {
+		if c.Action == "AssumeRole" && strings.Contains(c.Params.Get("RoleArn"), poison) {
+			return testenv.AccessDenied
+		}
+		return nil
+	})
+	env := []string{"AWS_ENDPOINT_URL=" + proxy.URL}
+	q := testenv.CreateEventQueue(t, cfg, "org-events", 3, 30*time.Second)
+	testenv.RouteOrganizationsEvents(t, cfg, "org-events", q.ARN)
+	bin := testenv.RolloutBinary(t)
+	a := startWorker(t, "a", bin, env, f.watchArgs(t, q.URL, "--prune")...)
+	b := startWorker(t, "b", bin, env, f.watchArgs(t, q.URL, "--prune")...)
+	started := time.Now()
+	a.waitFor(t, 3*time.Minute, "start", isStarted)
+	b.waitFor(t, 3*time.Minute, "start", isStarted)
+	t.Logf("workers started in %s", time.Since(started).Round(time.Second))
+
+	t.Run("two workers, 20 accounts, one worker killed, a poison event", func(t *testing.T) {
+		twoWorkers(t, f, q, a, b, ids, poison)
+	})
+	if t.Failed() {
+		return
+	}
+	t.Run("an account created, then moved out of the OU", func(t *testing.T) {
+		onboardOffboard(t, f, b)
+	})
+	code, c := b.terminate(t)
+	require.Equal(t, 0, code, "SIGTERM ends the worker with exit 0")
+	require.NotNil(t, c, "the counters are printed on exit")
+	t.Logf("worker b: %+v", *c)
+	require.Equal(t, 1, c.Offboarded)
+	require.Equal(t, 1, c.NoAction)
+	require.Equal(t, 1, c.DeadLettered)
+	f.provider.RequireNoLeftovers(t, 20*time.Second)
+}
+
+// onboardOffboard: an account created in the root and moved into the selected OU, as an
+// account factory does, is onboarded from its creation's event; moved out, it is offboarded.
+func onboardOffboard(t *testing.T, f *realFleet, w *watchWorker) {
 	cfg := f.m.AWSConfig(t)
 	ctx := context.Background()
 	org := organizations.NewFromConfig(cfg)
-	q := testenv.CreateEventQueue(t, cfg, "org-events", 3, 30*time.Second)
-	testenv.RouteOrganizationsEvents(t, cfg, "org-events", q.ARN)
 	sandbox, err := org.CreateOrganizationalUnit(ctx, &organizations.CreateOrganizationalUnitInput{ParentId: aws.String(f.org.RootID), Name: aws.String("Sandbox")})
 	require.NoError(t, err)
-
-	bin := testenv.RolloutBinary(t)
-	w := startWorker(t, "w1", bin, nil, f.watchArgs(t, q.URL, "--prune")...)
-	w.waitFor(t, time.Minute, "start", isStarted)
 
 	// The account is created in the root and moved into the selected OU, as an account
 	// factory does; only then does its creation's event arrive.
@@ -173,7 +223,7 @@ func TestWatchOnboardsAndOffboardsWithRealProvider(t *testing.T) {
 	put := time.Now()
 	testenv.PutOrganizationsEvent(t, cfg, "CreateAccountResult", id)
 	received := w.waitFor(t, 30*time.Second, "the event", func(l watch.Line) bool {
-		return l.Type == "event" && l.EventName == "CreateAccountResult" && l.Result == "received"
+		return l.Type == "event" && l.Result == "received" && strings.Contains(l.Message, id)
 	})
 	done := w.waitFor(t, 3*time.Minute, "the onboarding", isAccount(id, watch.ActionOnboard))
 	t.Logf("event put through EventBridge; received after %s, account onboarded %s after that (%.1fs of work)",
@@ -198,41 +248,12 @@ func TestWatchOnboardsAndOffboardsWithRealProvider(t *testing.T) {
 	// An account that was never a target, moved within the unselected part: nothing to do.
 	testenv.PutOrganizationsEvent(t, cfg, "MoveAccount", id)
 	w.waitFor(t, time.Minute, "no action", func(l watch.Line) bool { return l.Type == "account" && l.Account == id && l.Result == "no-action" })
-
-	code, c := w.terminate(t)
-	require.Equal(t, 0, code, "SIGTERM ends the worker with exit 0")
-	require.NotNil(t, c, "the counters are printed on exit")
-	require.Equal(t, 1, c.Onboarded)
-	require.Equal(t, 1, c.Offboarded)
-	require.Equal(t, 1, c.NoAction)
-	require.Zero(t, c.Failed)
-	f.provider.RequireNoLeftovers(t, 20*time.Second)
 }
 
-// Two workers share one queue: each account is onboarded exactly once, neither waits while
-// messages do, a worker killed mid-account has its message finished by the other (which takes
-// the dead worker's stack lock over), and a poison event goes to the dead-letter queue after
-// its receives without holding up the rest.
-func TestWatchTwoWorkersWithRealProvider(t *testing.T) {
-	const n = 20
-	f := newRealFleet(t, n+1)
-	ids, poison := f.ids[:n], f.ids[n]
+// twoWorkers sends the 20 accounts' events and the poison one to both workers.
+func twoWorkers(t *testing.T, f *realFleet, q testenv.EventQueue, a, b *watchWorker, ids []string, poison string) {
+	n := len(ids)
 	cfg := f.m.AWSConfig(t)
-	// The execution role cannot be entered in the poison account.
-	proxy := testenv.StartFaultProxy(t, f.m.Endpoint, func(c testenv.Call) *testenv.Fault {
-		if c.Action == "AssumeRole" && strings.Contains(c.Params.Get("RoleArn"), poison) {
-			return testenv.AccessDenied
-		}
-		return nil
-	})
-	env := []string{"AWS_ENDPOINT_URL=" + proxy.URL}
-	q := testenv.CreateEventQueue(t, cfg, "org-events", 3, 30*time.Second)
-	bin := testenv.RolloutBinary(t)
-	a := startWorker(t, "a", bin, env, f.watchArgs(t, q.URL)...)
-	b := startWorker(t, "b", bin, env, f.watchArgs(t, q.URL)...)
-	a.waitFor(t, time.Minute, "start", isStarted)
-	b.waitFor(t, time.Minute, "start", isStarted)
-
 	var bodies []string
 	for i, id := range ids {
 		if i == 3 {
@@ -370,16 +391,12 @@ func TestWatchTwoWorkersWithRealProvider(t *testing.T) {
 		}
 	}
 
-	code, c := b.terminate(t)
-	require.Equal(t, 0, code)
-	require.NotNil(t, c)
-	t.Logf("worker b: %+v; worker a onboarded %d before it was killed", *c, len(onboarded(a)))
 }
 
 // watch setup creates the queue, the dead-letter queue and the rule, whose pattern lets the
 // worker's events through; --destroy removes them.
 func TestWatchSetupWithRealProvider(t *testing.T) {
-	f := newRealFleet(t, 1)
+	f := newRealFleetWith(t, 1, testenv.WithoutManagedPolicies())
 	cfg := f.m.AWSConfig(t)
 	ctx := context.Background()
 	sq := sqs.NewFromConfig(cfg)
