@@ -257,6 +257,12 @@ func (h *watchHandler) onboard(ctx context.Context, r *rollout.Runner, a targets
 	}
 	out.Result, out.Unchanged = res.Status, res.UpToDate
 	out.Handoff = &rollout.Handoff{AccountID: a.ID, Name: a.Name, OUPath: a.OUPath, RoleArns: res.RoleArns, ExternalID: res.ExternalID}
+	if res.UpToDate && len(res.RoleArns) == 0 {
+		// Skipped by fingerprint: the handoff comes from state.
+		if hs, _, err := r.Handoff(ctx, []targets.Account{a}); err == nil && len(hs) == 1 {
+			out.Handoff = &hs[0]
+		}
+	}
 	return out, nil
 }
 

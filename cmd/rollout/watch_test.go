@@ -411,7 +411,7 @@ func TestWatchSetupWithRealProvider(t *testing.T) {
 
 	out, errOut, code := runCLI(t, setupArgs("--preview")...)
 	require.Equal(t, exitOK, code, errOut)
-	require.Contains(t, out, "org-events")
+	require.Contains(t, out, "6 to create", "the two queues, the policy, the rule, its target, and the stack")
 	require.True(t, queueGone(), "a preview creates nothing")
 
 	out, errOut, code = runCLI(t, setupArgs()...)

@@ -116,6 +116,12 @@ func runWatchSetup(c *cobra.Command, in *watchSetupInput) error {
 		return err
 	}
 	res := rep.Results[0]
+	if res.UpToDate {
+		// Skipped by fingerprint: the outputs come from state.
+		if st, err := r.Status(ctx, acct); err == nil && st.Results[0].Status == rollout.StatusSucceeded {
+			res.Outputs = st.Results[0].Outputs
+		}
+	}
 	out := c.OutOrStdout()
 	if in.fleet.Output == "json" {
 		if err := writeJSON(out, res); err != nil {
