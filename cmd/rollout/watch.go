@@ -73,7 +73,7 @@ onboarded account), and the counters on exit.`,
 	fl.DurationVar(&in.MaxBackoff, "max-backoff", 15*time.Minute, "the longest wait before a retry")
 	fl.DurationVar(&in.Grace, "grace", 25*time.Second, "on SIGTERM, how long the accounts in hand may take to finish before their messages are handed back")
 	fl.DurationVar(&in.ReconcileEvery, "reconcile-every", 0, "run a full sync at start and then this often, one worker at a time (0: never)")
-	fl.DurationVar(&in.StaleLockAfter, "stale-lock-after", 30*time.Minute, "take over a stack lock held from another host once it is this old (a lock whose process is gone from this host is taken over at once)")
+	fl.DurationVar(&in.StaleLockAfter, "stale-lock-after", 20*time.Minute, "take over a stack lock held from another host once it is this old, longer than --timeout (a lock whose process is gone from this host is taken over at once; 0: never)")
 	fl.DurationVar(&in.PollWait, "poll-wait", 20*time.Second, "long-polling wait of each receive, 1s to 20s")
 	c.AddCommand(newWatchSetupCmd())
 	return c
@@ -103,6 +103,9 @@ func (in *watchInput) check() error {
 		return usagef("--reconcile-every %s: want 1m or more (0: never)", in.ReconcileEvery)
 	case in.StaleLockAfter < 0:
 		return usagef("--stale-lock-after %s: want 0 or more", in.StaleLockAfter)
+	case in.StaleLockAfter > 0 && in.sync.fleet.Timeout > 0 && in.StaleLockAfter <= in.sync.fleet.Timeout:
+		// A live update may hold its stack's lock for up to --timeout.
+		return usagef("--stale-lock-after %s must be longer than --timeout %s: a live worker's update may hold its lock that long", in.StaleLockAfter, in.sync.fleet.Timeout)
 	case in.PollWait < time.Second || in.PollWait > 20*time.Second:
 		return usagef("--poll-wait %s: want 1s to 20s (SQS's limit)", in.PollWait)
 	}

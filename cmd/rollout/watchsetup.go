@@ -43,7 +43,7 @@ change; --destroy removes all of it and the stack.`,
 	}
 	fl := c.Flags()
 	fl.StringVar(&in.args.QueueName, "queue-name", "byoc-access-events", "the queue's name; the dead-letter queue is NAME-dlq and the rule NAME")
-	fl.IntVar(&in.args.MaxReceiveCount, "max-receive-count", 5, "receives of a failing message before it moves to the dead-letter queue")
+	fl.IntVar(&in.args.MaxReceiveCount, "max-receive-count", 8, "receives of a failing message before it moves to the dead-letter queue (with watch's default backoff, 8 span 45 minutes: longer than --stale-lock-after)")
 	fl.DurationVar(&in.args.Visibility, "visibility", 2*time.Minute, "the queue's default visibility timeout (watch sets its own per receive)")
 	fl.StringVar(&in.fleet.targets.Region, "region", "us-east-1", "region of the queue and rule (Organizations events are delivered in us-east-1)")
 	fl.StringVar(&in.fleet.Backend, "backend", "", "state backend URL (default $PULUMI_BACKEND_URL, else file://./.byoc-access/state)")
