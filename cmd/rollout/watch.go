@@ -203,11 +203,17 @@ type watchHandler struct {
 
 // runner builds the runner for one account: with that account's own parameter values when
 // per-account sources are given, each in a run directory of its own.
-func (h *watchHandler) runner(a targets.Account) (*rollout.Runner, error) {
+// Offboarding needs no parameter values, as destroy does not: an account that left the
+// filters may well have lost the tag its values came from.
+func (h *watchHandler) runner(a targets.Account, offboard bool) (*rollout.Runner, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ff := &h.in.sync.fleet
 	ff.RunDir = filepath.Join(h.base, time.Now().UTC().Format("20060102T150405.000Z")+"-"+a.ID)
+	if offboard {
+		r, _, err := ff.runner(h.c.Context(), h.c, rollout.OpDestroy, rollout.StateDeployment())
+		return r, err
+	}
 	if h.perAccount {
 		r, _, _, err := perAccountRunner(h.c, rollout.OpUp, &h.in.sync.vendor, ff, []targets.Account{a}, ff.RunDir)
 		return r, err
@@ -222,7 +228,7 @@ func (h *watchHandler) Account(ctx context.Context, id string) (watch.Outcome, e
 	if err != nil {
 		return watch.Outcome{}, fmt.Errorf("read account %s from Organizations: %w", id, err)
 	}
-	r, err := h.runner(lk.Account)
+	r, err := h.runner(lk.Account, !lk.Target)
 	if err != nil {
 		return watch.Outcome{Action: watch.ActionOnboard}, err
 	}
