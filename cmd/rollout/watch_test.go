@@ -371,6 +371,20 @@ func twoWorkers(t *testing.T, f *realFleet, q testenv.EventQueue, a, b *watchWor
 	require.Len(t, msgs.Messages, 1)
 	require.Contains(t, aws.ToString(msgs.Messages[0].Body), poison)
 
+	for _, w := range []*watchWorker{a, b} {
+		var k int
+		var secs float64
+		for _, l := range w.snapshot() {
+			if l.Type == "account" && l.Action == watch.ActionOnboard && l.Result == "succeeded" {
+				k++
+				secs += l.Duration
+			}
+		}
+		if k > 0 {
+			t.Logf("worker %s onboarded %d accounts, %.1fs each on average", w.name, k, secs/float64(k))
+		}
+	}
+
 	// Neither worker waits while messages do: between finishing one event and taking the next,
 	// a worker is idle for no more than a poll or two as long as some event was never received.
 	firstSeen := map[string]time.Time{}
