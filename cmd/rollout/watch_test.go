@@ -518,3 +518,81 @@ func TestWatchBadInput(t *testing.T) {
 		})
 	}
 }
+
+// --reconcile-every: two workers start at once, one of them runs the full sync (which onboards
+// the accounts no event named) while the other skips it, held off by the lock in the backend.
+func TestWatchReconcileWithRealProvider(t *testing.T) {
+	f := newRealFleetWith(t, 2, testenv.WithoutManagedPolicies())
+	cfg := f.m.AWSConfig(t)
+	q := testenv.CreateEventQueue(t, cfg, "org-events", 3, 30*time.Second)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	type run struct {
+		out, errOut lockedBuilder
+		code        chan int
+	}
+	runs := []*run{{code: make(chan int, 1)}, {code: make(chan int, 1)}}
+	for _, r := range runs {
+		go func() {
+			root := newRootCmd()
+			root.SetOut(&r.out)
+			root.SetErr(&r.errOut)
+			root.SetArgs(append([]string{"watch"}, f.watchArgs(t, q.URL, "--reconcile-every", "1h")...))
+			r.code <- codeOf(root.ExecuteContext(ctx))
+		}()
+	}
+	lines := func(r *run) []watch.Line {
+		var out []watch.Line
+		for _, s := range strings.Split(strings.TrimSpace(r.out.String()), "\n") {
+			var l watch.Line
+			if json.Unmarshal([]byte(s), &l) == nil && l.Type == "reconcile" {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	// Polled here, not in require.Eventually, whose condition runs on another goroutine
+	// where a failure cannot stop the test.
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		done, skipped := 0, 0
+		for _, r := range runs {
+			for _, l := range lines(r) {
+				switch l.Result {
+				case "succeeded":
+					done++
+				case "skipped":
+					skipped++
+				case "failed":
+					t.Fatalf("reconcile failed: %+v\n%s", l, r.errOut.String())
+				}
+			}
+		}
+		require.LessOrEqual(t, done, 1, "both workers reconciled")
+		if done == 1 && skipped == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "one worker reconciles, the other skips: %d done, %d skipped", done, skipped)
+		time.Sleep(time.Second)
+	}
+	stop()
+	for _, r := range runs {
+		require.Equal(t, exitOK, <-r.code, r.errOut.String())
+	}
+	for _, r := range runs {
+		for _, l := range lines(r) {
+			if l.Result == "skipped" {
+				require.Contains(t, l.Message, "another worker is reconciling")
+			}
+			if l.Result == "succeeded" {
+				require.Contains(t, l.Message, "2 accounts: 2 succeeded")
+			}
+		}
+	}
+	for _, id := range f.ids {
+		require.NotEmpty(t, f.vendorEntities(t, id), "account %s onboarded by the reconcile, without any event", id)
+	}
+	_, err := os.Stat(filepath.Join(f.stateDir, filepath.FromSlash(watch.ReconcileLockKey)))
+	require.True(t, os.IsNotExist(err), "the reconcile lock is released")
+	f.provider.RequireNoLeftovers(t, 20*time.Second)
+}
