@@ -193,12 +193,18 @@ func TestWorkerAgainstMoto(t *testing.T) {
 			require.NoError(t, err)
 			var mu sync.Mutex
 			running, most := 0, 0
+			// The reconcile holds the lock until the other worker has been turned away, so
+			// that a worker that starts late cannot find it free.
+			release := make(chan struct{})
 			reconcile := func(context.Context) (string, error) {
 				mu.Lock()
 				running++
 				most = max(most, running)
 				mu.Unlock()
-				time.Sleep(2 * time.Second)
+				select {
+				case <-release:
+				case <-time.After(time.Minute):
+				}
 				mu.Lock()
 				running--
 				mu.Unlock()
@@ -207,19 +213,26 @@ func TestWorkerAgainstMoto(t *testing.T) {
 			ctx, stop := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			counters := make([]watch.Counters, 2)
+			var log syncBuffer
 			for i := range 2 {
 				wg.Go(func() {
 					var err error
 					counters[i], err = watch.Run(ctx, client, &fakeHandler{calls: map[string]int{}, done: map[string]int{}}, watch.Options{QueueURL: q.URL, Wait: time.Second,
-						ReconcileEvery: time.Hour, Reconcile: reconcile, ReconcileLock: &watch.Lock{Store: st, TTL: time.Hour}})
+						ReconcileEvery: time.Hour, Reconcile: reconcile, ReconcileLock: &watch.Lock{Store: st, TTL: time.Hour}, Log: &log})
 					require.NoError(t, err)
 				})
 			}
-			eventually(t, 10*time.Second, func() bool {
-				mu.Lock()
-				defer mu.Unlock()
-				return running == 0 && most == 1
-			}, "a reconcile ran")
+			has := func(result string) bool {
+				for _, l := range log.lines(t) {
+					if l.Type == "reconcile" && l.Result == result {
+						return true
+					}
+				}
+				return false
+			}
+			eventually(t, time.Minute, func() bool { return has("skipped") }, "the second worker is turned away")
+			close(release)
+			eventually(t, time.Minute, func() bool { return has("succeeded") }, "the reconcile ends")
 			stop()
 			wg.Wait()
 			require.Equal(t, 1, most, "never two at once")
