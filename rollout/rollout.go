@@ -54,6 +54,11 @@ type Deployment struct {
 	// Version identifies the program and spec (e.g. the binary's version and a hash of the
 	// vendor spec); it is part of each account's fingerprint.
 	Version string
+	// OwnCredentials deploys each stack with the caller's own credentials instead of the
+	// execution role assumed in its account: for stacks that belong in the caller's account,
+	// such as the event queue of `rollout watch setup` in the management account, where no
+	// execution role exists. Runs of such a deployment should set no Preflight config.
+	OwnCredentials bool
 	// FingerprintKey is the config key the rollout sets to the account's fingerprint; the
 	// program must export it as the stack output "fingerprint", so that a successful update
 	// records it in state and later runs can skip accounts whose inputs did not change.
@@ -268,6 +273,9 @@ func StackName(prefix, accountID string) string {
 	}
 	return prefix + "-" + accountID
 }
+
+// Project is the Pulumi project of the runner's stacks, which their locks are filed under.
+func (r *Runner) Project() string { return r.dep.Project }
 
 // Backend is the state backend URL in use.
 func (r *Runner) Backend() string { return r.opts.Backend }

@@ -40,6 +40,9 @@ func (r *Runner) stackConfig(a targets.Account) (auto.ConfigMap, error) {
 		}
 	}
 	cfg["aws:region"] = auto.ConfigValue{Value: r.opts.Region}
+	if r.dep.OwnCredentials {
+		return cfg, nil
+	}
 	cfg["aws:assumeRole.roleArn"] = auto.ConfigValue{Value: role.RoleARN(role.Partition, a.ID)}
 	cfg["aws:assumeRole.sessionName"] = auto.ConfigValue{Value: role.Session(a.ID)}
 	if role.Duration != 0 {

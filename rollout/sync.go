@@ -93,9 +93,7 @@ func (r *Runner) Sync(ctx context.Context, want []targets.Account, org []targets
 		for i, o := range orphans {
 			accts[i] = targets.Account{ID: o.AccountID, Status: status[o.AccountID]}
 		}
-		// The preflight is skipped (no aws): a suspended account cannot pass it, and the
-		// destroy reports its own failure if the account is unreachable.
-		dr, err := r.runWith(ctx, &pass{Runner: r, op: OpDestroy, removeStacks: true}, accts)
+		dr, err := r.Offboard(ctx, accts)
 		if err != nil {
 			return nil, err
 		}
@@ -109,6 +107,28 @@ func (r *Runner) Sync(ctx context.Context, want []targets.Account, org []targets
 		}
 	}
 	return rep, nil
+}
+
+// Offboard destroys what the program created in each account and then removes the account's
+// stack: what sync's prune and the event-driven watch do to an account that is no longer a
+// target. The preflight is skipped (no aws): a suspended account cannot pass it, and the
+// destroy reports its own failure if the account is unreachable.
+func (r *Runner) Offboard(ctx context.Context, accounts []targets.Account) (*Report, error) {
+	return r.runWith(ctx, &pass{Runner: r, op: OpDestroy, removeStacks: true}, accounts)
+}
+
+// HasStack reports whether the backend holds a stack of this runner's prefix for the account.
+func (r *Runner) HasStack(ctx context.Context, accountID string) (bool, error) {
+	ids, err := r.stacks(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		if id == accountID {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // stacks lists the account IDs that have a stack with this runner's prefix in the backend:

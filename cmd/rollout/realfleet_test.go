@@ -40,6 +40,14 @@ type realFleet struct {
 // is started (testenv.WithTLS: over HTTPS, its CA bundle in AWS_CA_BUNDLE).
 func newRealFleet(t *testing.T, n int, opts ...testenv.MotoOption) *realFleet {
 	t.Helper()
+	return newRealFleetWith(t, n)
+}
+
+// newRealFleetWith is newRealFleet on a moto started with opts: tests of vendors that attach no
+// AWS-managed policy (streamkap) can leave them out, which makes moto's first call for each
+// account much cheaper.
+func newRealFleetWith(t *testing.T, n int, opts ...testenv.MotoOption) *realFleet {
+	t.Helper()
 	if _, err := pulumicli.Find(); err != nil {
 		testenv.Missing(t, "needs the real Pulumi CLI (run scripts/install-pulumi.sh): %v", err)
 	}

@@ -36,6 +36,7 @@ removed through the Pulumi Automation API.`,
 		newDeployCmd(rollout.OpUp),
 		newVendorsCmd(),
 		newVerifyCmd(),
+		newWatchCmd(),
 	)
 	strictCommands(root)
 	return root

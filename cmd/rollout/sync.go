@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -46,55 +47,7 @@ func runSync(c *cobra.Command, in *syncInput) error {
 	if in.fleet.targets.AccountsFile != "" {
 		return usagef("sync reads the organization to find departed accounts: it cannot use --accounts-file")
 	}
-	perAccount := perAccountWanted(&in.vendor, "")
-	vf := in.vendor
-	if !perAccount {
-		vf.perAccount = nil
-	}
-	var dep rollout.Deployment
-	var err error
-	if perAccount {
-		if _, _, err := in.vendor.load(ctx); err != nil {
-			return err
-		}
-		// The runner's own checks come before any per-account command runs.
-		dep = rollout.StateDeployment()
-	} else if dep, err = vendorDeployment(ctx, &vf, in.fleet.targets.Region); err != nil {
-		return err
-	}
-	r, runDir, err := in.fleet.runner(ctx, c, rollout.OpUp, dep)
-	if err != nil {
-		return err
-	}
-	res, err := in.fleet.resolve(ctx)
-	if err != nil {
-		return err
-	}
-	if perAccount {
-		in.fleet.RunDir = runDir
-		if r, runDir, _, err = perAccountRunner(c, rollout.OpUp, &in.vendor, &in.fleet, res.Targets, runDir); err != nil {
-			return err
-		}
-	}
-	cfg, err := in.fleet.aws(ctx)
-	if err != nil {
-		return err
-	}
-	everything, err := targets.Discover(ctx, organizations.NewFromConfig(cfg), targets.Filter{IncludeManagement: true})
-	if err != nil {
-		return fmt.Errorf("list the organization: %w", err)
-	}
-	org := append([]targets.Account{}, everything.Targets...)
-	for _, s := range everything.Skipped {
-		org = append(org, s.Account)
-	}
-	// Each of n runners reports and prunes only its shard's orphans, so an orphan is
-	// offboarded once, not n times at once.
-	shard, err := targets.ParseShard(in.fleet.Shard)
-	if err != nil {
-		return asUsage(err)
-	}
-	rep, err := r.Sync(ctx, res.Targets, org, rollout.SyncOptions{Prune: in.Prune, Shard: shard})
+	rep, runDir, err := syncOnce(ctx, c, in)
 	if err != nil {
 		return err
 	}
@@ -125,4 +78,59 @@ func runSync(c *cobra.Command, in *syncInput) error {
 		}
 	}
 	return nil
+}
+
+// syncOnce is one sync over the organization with checked flags, without printing: the sync
+// command's work, and the full reconcile of watch.
+func syncOnce(ctx context.Context, c *cobra.Command, in *syncInput) (*rollout.SyncReport, string, error) {
+	perAccount := perAccountWanted(&in.vendor, "")
+	vf := in.vendor
+	if !perAccount {
+		vf.perAccount = nil
+	}
+	var dep rollout.Deployment
+	var err error
+	if perAccount {
+		if _, _, err := in.vendor.load(ctx); err != nil {
+			return nil, "", err
+		}
+		// The runner's own checks come before any per-account command runs.
+		dep = rollout.StateDeployment()
+	} else if dep, err = vendorDeployment(ctx, &vf, in.fleet.targets.Region); err != nil {
+		return nil, "", err
+	}
+	r, runDir, err := in.fleet.runner(ctx, c, rollout.OpUp, dep)
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := in.fleet.resolve(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if perAccount {
+		in.fleet.RunDir = runDir
+		if r, runDir, _, err = perAccountRunner(c, rollout.OpUp, &in.vendor, &in.fleet, res.Targets, runDir); err != nil {
+			return nil, "", err
+		}
+	}
+	cfg, err := in.fleet.aws(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	everything, err := targets.Discover(ctx, organizations.NewFromConfig(cfg), targets.Filter{IncludeManagement: true})
+	if err != nil {
+		return nil, "", fmt.Errorf("list the organization: %w", err)
+	}
+	org := append([]targets.Account{}, everything.Targets...)
+	for _, s := range everything.Skipped {
+		org = append(org, s.Account)
+	}
+	// Each of n runners reports and prunes only its shard's orphans, so an orphan is
+	// offboarded once, not n times at once.
+	shard, err := targets.ParseShard(in.fleet.Shard)
+	if err != nil {
+		return nil, "", asUsage(err)
+	}
+	rep, err := r.Sync(ctx, res.Targets, org, rollout.SyncOptions{Prune: in.Prune, Shard: shard})
+	return rep, runDir, err
 }

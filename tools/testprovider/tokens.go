@@ -26,6 +26,11 @@ var tokens = map[string]string{
 	"aws:index/getCallerIdentity:getCallerIdentity":     "aws:index/getCallerIdentity:getCallerIdentity",
 	"aws:index/getPartition:getPartition":               "aws:index/getPartition:getPartition",
 	"aws:kms/getKey:getKey":                             "aws:index/getKmsKey:getKmsKey",
+	// The event queue of `rollout watch setup`.
+	"aws:sqs/queue:Queue":                    "aws:index/sqsQueue:SqsQueue",
+	"aws:sqs/queuePolicy:QueuePolicy":        "aws:index/sqsQueuePolicy:SqsQueuePolicy",
+	"aws:cloudwatch/eventRule:EventRule":     "aws:index/cloudwatchEventRule:CloudwatchEventRule",
+	"aws:cloudwatch/eventTarget:EventTarget": "aws:index/cloudwatchEventTarget:CloudwatchEventTarget",
 }
 
 // bridgeIncludes are the Terraform types the bridge loads. Loading only these keeps the
@@ -33,6 +38,7 @@ var tokens = map[string]string{
 var bridgeIncludes = []string{
 	"aws_iam_role", "aws_iam_policy", "aws_iam_role_policy_attachment", "aws_iam_role_policy",
 	"aws_caller_identity", "aws_partition", "aws_kms_key",
+	"aws_sqs_queue", "aws_sqs_queue_policy", "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target",
 }
 
 var reverseTokens = func() map[string]string {
