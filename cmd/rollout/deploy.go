@@ -16,6 +16,8 @@ import (
 type deployInput struct {
 	vendor vendorFlags
 	fleet  fleetFlags
+	// waves are up's; unset elsewhere.
+	waves waveFlags
 }
 
 func newDeployCmd(op rollout.Operation) *cobra.Command {
@@ -36,12 +38,18 @@ func newDeployCmd(op rollout.Operation) *cobra.Command {
 	in.vendor.register(c)
 	in.vendor.registerPerAccount(c)
 	in.fleet.register(c)
+	if op == rollout.OpUp {
+		in.waves.register(c)
+	}
 	return c
 }
 
 func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	ctx := c.Context()
 	if err := in.fleet.check(); err != nil {
+		return err
+	}
+	if _, _, err := in.waves.specs(); err != nil {
 		return err
 	}
 	if perAccountWanted(&in.vendor, in.fleet.targets.AccountsFile) {
@@ -62,6 +70,14 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	accounts, err := in.fleet.targetAccounts(ctx)
 	if err != nil {
 		return err
+	}
+	if op == rollout.OpUp && in.waves.given() {
+		return runWaves(c, in, r, runDir, accounts, nil)
+	}
+	if op == rollout.OpUp {
+		if _, err := recordPrevious(ctx, c.ErrOrStderr(), r, runDir, accounts, false); err != nil {
+			return err
+		}
 	}
 	rep, err := runOp(ctx, r, op, accounts)
 	if err != nil {
@@ -110,11 +126,20 @@ func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput
 	if err != nil {
 		return err
 	}
-	rep, err := runOp(ctx, r, op, accounts)
-	if err != nil {
-		return err
+	if op == rollout.OpUp && in.waves.given() {
+		err = runWaves(c, in, r, runDir, accounts, p)
+	} else {
+		if op == rollout.OpUp {
+			if _, err := recordPrevious(ctx, c.ErrOrStderr(), r, runDir, accounts, false); err != nil {
+				return err
+			}
+		}
+		var rep *rollout.Report
+		if rep, err = runOp(ctx, r, op, accounts); err != nil {
+			return err
+		}
+		err = finish(c, &in.fleet, rep, runDir)
 	}
-	err = finish(c, &in.fleet, rep, runDir)
 	if in.fleet.Output != "json" {
 		// After the summary, set apart: each account's own values and where they came from.
 		var buf bytes.Buffer
