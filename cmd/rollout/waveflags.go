@@ -45,13 +45,17 @@ func (f *waveFlags) given() bool { return len(f.Waves) > 0 || f.File != "" }
 // specs checks the flags and returns the waves as given: every problem is a usage error,
 // found before anything is deployed.
 func (f *waveFlags) specs() ([]waves.Spec, waves.OnGateFailure, error) {
+	if f.set == nil {
+		// A command without the wave flags (plan, drift).
+		return nil, waves.Halt, nil
+	}
 	on := waves.OnGateFailure(f.OnGateFailure)
 	if on != waves.Halt && on != waves.Rollback {
 		return nil, "", usagef("--on-gate-failure %q: use halt or rollback", f.OnGateFailure)
 	}
 	if !f.given() {
 		for _, name := range []string{"wave-wait", "wave-gate", "on-gate-failure"} {
-			if f.set != nil && f.set(name) {
+			if f.set(name) {
 				return nil, "", usagef("--%s applies to a rollout in waves: give --wave or --waves-file", name)
 			}
 		}
