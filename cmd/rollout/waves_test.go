@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/rollout"
@@ -55,7 +58,9 @@ var wavesNewSpec = strings.NewReplacer(
 // is rolled back (each account's IAM, read with the SDK, equals the old render; the account
 // that had nothing before is offboarded), wave 3 is untouched. Run again once the cause is
 // gone, the same command skips wave 1 by fingerprint and completes the rest; then
-// `rollout rollback --run` returns every account that run changed to what it had. The external
+// `rollout rollback --run` returns every account that run changed to what it had. Then a role
+// policy attached out of band in an account of wave 2 makes that wave's verify gate fail, with
+// the same halt and rollback, and the same command completes once it is detached. The external
 // ID is a secret parameter: the records that keep what was applied hold it only sealed.
 func TestWavesHaltRollBackAndResumeWithRealProvider(t *testing.T) {
 	f := newRealFleet(t, 9)
@@ -176,6 +181,36 @@ func TestWavesHaltRollBackAndResumeWithRealProvider(t *testing.T) {
 		requireOld(t, wave3...)
 		require.Empty(t, f.vendorEntities(t, fresh))
 		require.NotContains(t, f.stacks(t), fresh)
+	})
+
+	step("an out-of-band change makes wave 2's verify gate fail; removed, the same command completes", func(t *testing.T) {
+		ctx := context.Background()
+		extra := &iam.AttachRolePolicyInput{RoleName: aws.String("AcmeAccess"), PolicyArn: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")}
+		_, err := f.iam(t, wave2[0]).AttachRolePolicy(ctx, extra)
+		require.NoError(t, err)
+
+		out, errOut := run(exitFailed, t.TempDir(), args([]string{"up"}, newArgs, fleet, waveArgs)...)
+		var o waves.Outcome
+		require.NoError(t, json.Unmarshal([]byte(out), &o), out)
+		require.NotNil(t, o.Halt, errOut)
+		require.Equal(t, 2, o.Halt.Wave)
+		require.Equal(t, waves.GateVerify, o.Halt.Gate)
+		require.Contains(t, o.Halt.Reason, wave2[0]+": role/AcmeAccess attachment-extra")
+		require.Equal(t, []string{wave2[0]}, o.Waves[1].Gates[len(o.Waves[1].Gates)-1].Accounts)
+		require.Equal(t, waves.WaveRolledBack, o.Waves[1].Status)
+		requireNew(t, wave1...)
+		requireOld(t, bad)
+		require.Empty(t, f.vendorEntities(t, fresh))
+		requireOld(t, wave3...)
+
+		_, err = f.iam(t, wave2[0]).DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: extra.RoleName, PolicyArn: extra.PolicyArn})
+		require.NoError(t, err)
+		requireOld(t, wave2[0])
+		out, errOut = run(exitOK, t.TempDir(), args([]string{"up"}, newArgs, fleet, waveArgs)...)
+		o = waves.Outcome{}
+		require.NoError(t, json.Unmarshal([]byte(out), &o), out)
+		require.Nil(t, o.Halt, errOut)
+		requireNew(t, ids...)
 	})
 
 	step("records and run directories hold the secret only sealed", func(t *testing.T) {
