@@ -2,6 +2,7 @@ package waves
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,12 +76,17 @@ const (
 
 // WaveOutcome is one wave's part of a run.
 type WaveOutcome struct {
-	Number   int          `json:"number"`
-	Name     string       `json:"name"`
-	Select   string       `json:"select"`
-	Accounts []string     `json:"accounts"`
-	Status   WaveStatus   `json:"status"`
-	Gates    []GateResult `json:"gates,omitempty"`
+	// Number counts from 1; Name is the wave's name, or its number.
+	Number int    `json:"number"`
+	Name   string `json:"name"`
+	// Select is the wave's selector as written.
+	Select string `json:"select"`
+	// Accounts are the IDs of the wave's accounts.
+	Accounts []string `json:"accounts"`
+	// Status is how the wave ended.
+	Status WaveStatus `json:"status"`
+	// Gates are its gates' results, in the order they ran, up to the first that failed.
+	Gates []GateResult `json:"gates,omitempty"`
 }
 
 // HaltReason says where and why a run halted.
@@ -105,9 +111,13 @@ func (h *HaltReason) String() string {
 // Outcome is a run in waves: the report over all its accounts (later waves' accounts not
 // started when it halted), each wave's gates, where it halted, and the rollback's report.
 type Outcome struct {
+	// Report covers every account of the run; its fields are the outcome's in JSON.
 	*rollout.Report
-	Waves    []WaveOutcome   `json:"waves"`
-	Halt     *HaltReason     `json:"halt,omitempty"`
+	// Waves are the waves in order.
+	Waves []WaveOutcome `json:"waves"`
+	// Halt says where the run halted; nil when every wave passed.
+	Halt *HaltReason `json:"halt,omitempty"`
+	// Rollback is the report of the failed wave's rollback, with Rollback.
 	Rollback *rollout.Report `json:"rollback,omitempty"`
 }
 
@@ -117,6 +127,9 @@ type Outcome struct {
 // they had. runDir, when set, receives each wave's report (wave-N.json) and the whole
 // outcome (waves.json, report.json/.csv/.md).
 func Run(ctx context.Context, waves []Wave, steps Steps, on OnGateFailure, runDir string) (*Outcome, error) {
+	if on == Rollback && steps.Rollback == nil {
+		return nil, errors.New("waves: rolling back on a failed gate needs Steps.Rollback")
+	}
 	started := time.Now()
 	logf := func(format string, args ...any) {
 		if steps.Log != nil {
