@@ -232,7 +232,7 @@ func (p *pass) once(ctx context.Context, ws auto.Workspace, a targets.Account, r
 				return err
 			}
 		}
-		p.remember(ctx, name, fp, res)
+		p.remember(ctx, a, name, fp, res)
 	}
 	return nil
 }

@@ -145,6 +145,7 @@ func VendorDeployment(args VendorArgs) (Deployment, error) {
 			return v.existing(ctx, a, cfg, args.Params)
 		},
 	}
+	dep.Applied = func(a targets.Account) (*Applied, error) { return v.applied(a, dep.Version, specJSON) }
 	if args.AccountParams == nil && len(v.args.Secret) == 0 {
 		return dep, nil
 	}
@@ -276,6 +277,23 @@ func (v *vendorDeployment) secretConfig(a targets.Account) (map[string]string, e
 		return nil, err
 	}
 	return map[string]string{paramsKey: kv[paramsKey]}, nil
+}
+
+// applied is what an update of account a applies, for its record; the caller seals it.
+func (v *vendorDeployment) applied(a targets.Account, version string, spec []byte) (*Applied, error) {
+	given, err := v.given(a.ID)
+	if err != nil {
+		return nil, err
+	}
+	ap := &Applied{Program: v.args.Version, Version: version, Vendor: v.args.Vendor, Spec: spec, Params: given, Tags: v.args.Tags, Region: v.args.Region}
+	if v.anySecret(given) {
+		for _, name := range slices.Sorted(maps.Keys(v.args.Secret)) {
+			if v.args.Secret[name] {
+				ap.Secret = append(ap.Secret, name)
+			}
+		}
+	}
+	return ap, nil
 }
 
 // anySecret reports whether given holds a non-empty value of a secret parameter.

@@ -29,6 +29,8 @@ type record struct {
 	Updated     time.Time         `json:"updated"`
 	RoleArns    map[string]string `json:"roleArns,omitempty"`
 	ExternalID  string            `json:"externalId,omitempty"`
+	// Applied is what the update applied, for a rollback to return the account to it.
+	Applied *Applied `json:"applied,omitempty"`
 }
 
 func (r *Runner) recordKey(stack string) string {
@@ -136,11 +138,11 @@ func (r *Runner) forget(ctx context.Context, stack string) {
 	}
 }
 
-func (r *Runner) remember(ctx context.Context, stack, fp string, res *Result) {
+func (r *Runner) remember(ctx context.Context, a targets.Account, stack, fp string, res *Result) {
 	if r.store == nil || fp == "" {
 		return
 	}
-	b, err := json.Marshal(record{Fingerprint: fp, Updated: time.Now().UTC(), RoleArns: res.RoleArns, ExternalID: res.ExternalID})
+	b, err := json.Marshal(record{Fingerprint: fp, Updated: time.Now().UTC(), RoleArns: res.RoleArns, ExternalID: res.ExternalID, Applied: r.applied(a)})
 	if err == nil {
 		_ = r.store.Write(ctx, r.recordKey(stack), b)
 	}

@@ -63,6 +63,11 @@ type Deployment struct {
 	// program must export it as the stack output "fingerprint", so that a successful update
 	// records it in state and later runs can skip accounts whose inputs did not change.
 	FingerprintKey string
+	// Applied, when set, says what an update of the account applies (spec, parameters,
+	// program version); it is kept in the account's record after a successful update, so a
+	// later rollback can return the account to it. Secret values are sealed before they are
+	// stored.
+	Applied func(targets.Account) (*Applied, error)
 }
 
 // EventType says what happened to an account.
@@ -103,6 +108,8 @@ type Runner struct {
 	cli *childCLI
 	// passphrase is handed to the children as a private file while a run is in progress.
 	passphrase passphraseFile
+	// sealer encrypts the secret parameters kept in records of what was applied.
+	sealer *sealer
 	// eventMu makes OnEvent calls one at a time: sinks are plain functions.
 	eventMu sync.Mutex
 	// layout caches the backend's layout once it is decided; see backendLayout.
@@ -187,7 +194,7 @@ func New(dep Deployment, opts ...Option) (*Runner, error) {
 		}
 		o.Pulumi = cmd
 	}
-	r := &Runner{dep: dep, opts: o, cli: newChildCLI(o.Pulumi), passphrase: passphraseFile{phrase: o.Passphrase}}
+	r := &Runner{dep: dep, opts: o, cli: newChildCLI(o.Pulumi), passphrase: passphraseFile{phrase: o.Passphrase}, sealer: &sealer{passphrase: o.Passphrase}}
 	r.store = r.openStore(context.Background())
 	return r, nil
 }

@@ -85,6 +85,8 @@ step "go test"
 go test -count=1 -p 2 -timeout 15m $(go list ./... | grep -v -e '/rollout$' -e '/rollout/' -e '/cmd/rollout$') "$@"
 go test -race -count=1 -p 2 -timeout 15m ./rollout/... "$@" &
 race=$!
-go test -count=1 -timeout 15m ./cmd/rollout/ "$@"
+# The CLI's package holds the real-provider lifecycle and the three-wave rollout with its halts,
+# rollbacks and resumes (several minutes each beside the race run), hence its longer bound.
+go test -count=1 -timeout 30m ./cmd/rollout/ "$@"
 wait "$race"
 (cd provider && go test -count=1 -timeout 5m ./...)

@@ -17,6 +17,8 @@ type deployInput struct {
 	vendor vendorFlags
 	fleet  fleetFlags
 	plan   planFlags
+	// waves are up's; unset elsewhere.
+	waves waveFlags
 }
 
 func newDeployCmd(op rollout.Operation) *cobra.Command {
@@ -38,6 +40,9 @@ func newDeployCmd(op rollout.Operation) *cobra.Command {
 	in.vendor.registerPerAccount(c)
 	in.fleet.register(c)
 	in.plan.register(c, op)
+	if op == rollout.OpUp {
+		in.waves.register(c)
+	}
 	return c
 }
 
@@ -48,6 +53,13 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	}
 	if err := in.plan.check(&in.vendor, &in.fleet); err != nil {
 		return err
+	}
+	if _, _, err := in.waves.specs(); err != nil {
+		return err
+	}
+	if in.plan.Plan != "" && in.waves.given() {
+		// An approved plan is applied as one set of accounts; waves of one plan are not built.
+		return usagef("--plan with --wave: apply an approved plan without waves, or plan each wave's accounts on their own")
 	}
 	if perAccountWanted(&in.vendor, in.fleet.targets.AccountsFile) {
 		return runDeployPerAccount(c, op, in)
@@ -67,6 +79,14 @@ func runDeploy(c *cobra.Command, op rollout.Operation, in *deployInput) error {
 	accounts, err := in.fleet.targetAccounts(ctx)
 	if err != nil {
 		return err
+	}
+	if op == rollout.OpUp && in.waves.given() {
+		return runWaves(c, in, r, runDir, accounts, nil)
+	}
+	if op == rollout.OpUp {
+		if _, err := recordPrevious(ctx, c.ErrOrStderr(), r, runDir, accounts, false); err != nil {
+			return err
+		}
 	}
 	rep, err := in.plan.run(ctx, c, r, op, accounts, &in.vendor, &in.fleet, runDir, nil)
 	if err != nil {
@@ -117,12 +137,21 @@ func runDeployPerAccount(c *cobra.Command, op rollout.Operation, in *deployInput
 	if err != nil {
 		return err
 	}
-	rep, err := in.plan.run(ctx, c, r, op, accounts, &in.vendor, &in.fleet, runDir, p)
-	if err != nil {
-		return err
+	if op == rollout.OpUp && in.waves.given() {
+		err = runWaves(c, in, r, runDir, accounts, p)
+	} else {
+		if op == rollout.OpUp {
+			if _, err := recordPrevious(ctx, c.ErrOrStderr(), r, runDir, accounts, false); err != nil {
+				return err
+			}
+		}
+		var rep *rollout.Report
+		if rep, err = in.plan.run(ctx, c, r, op, accounts, &in.vendor, &in.fleet, runDir, p); err != nil {
+			return err
+		}
+		err = finish(c, &in.fleet, rep, runDir)
+		in.plan.print(c, &in.fleet)
 	}
-	err = finish(c, &in.fleet, rep, runDir)
-	in.plan.print(c, &in.fleet)
 	if in.fleet.Output != "json" {
 		// After the summary, set apart: each account's own values and where they came from.
 		var buf bytes.Buffer

@@ -29,6 +29,7 @@ removed through the Pulumi Automation API.`,
 		newLintCmd(),
 		newDeployCmd(rollout.OpPreview), // plan
 		newRenderCmd(),
+		newRollbackCmd(),
 		newSnapshotCmd(),
 		newStatusCmd(),
 		newSyncCmd(),

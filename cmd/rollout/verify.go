@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/byoc-access/byoc-access/iamstate"
 	"github.com/byoc-access/byoc-access/iamstate/verify"
+	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
 type verifyInput struct {
@@ -69,35 +71,7 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 		return err
 	}
 	reader := liveReader{base: base, role: in.fleet.role()}
-	out := make([]AccountVerification, len(accounts))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(in.fleet.parallel(false))
-	var mu sync.Mutex
-	for i, a := range accounts {
-		g.Go(func() error {
-			v := AccountVerification{AccountID: a.ID, Name: a.Name, Findings: []verify.Finding{}}
-			vf, err := p.flagsFor(a.ID)
-			var want *iamstate.Account
-			if err == nil {
-				want, err = renderFor(vf, a.ID, in.fleet.targets.Region, reader.kmsKeyARN(gctx, a.ID))
-			}
-			if err == nil {
-				var got *iamstate.Account
-				if got, err = reader.snapshot(gctx, want); err == nil {
-					v.Findings = verify.Compare(want, got)
-				}
-			}
-			if err != nil {
-				v.Error = err.Error()
-			}
-			mu.Lock()
-			out[i] = v
-			mu.Unlock()
-			return nil
-		})
-	}
-	_ = g.Wait()
-	sort.Slice(out, func(i, j int) bool { return out[i].AccountID < out[j].AccountID })
+	out := verifyAccounts(ctx, p, reader, accounts, in.fleet.targets.Region, in.fleet.parallel(false))
 
 	drifted, failed := 0, 0
 	for _, v := range out {
@@ -152,4 +126,39 @@ func runVerify(c *cobra.Command, in *verifyInput) error {
 		return failedError{msg: fmt.Sprintf("drift in %d accounts, %d unreadable", drifted, failed)}
 	}
 	return nil
+}
+
+// verifyAccounts compares each account's live IAM with the spec rendered for its own values,
+// sorted by account ID; an account that cannot be rendered or read has an Error.
+func verifyAccounts(ctx context.Context, p *fleetParams, reader liveReader, accounts []targets.Account, region string, parallel int) []AccountVerification {
+	out := make([]AccountVerification, len(accounts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	var mu sync.Mutex
+	for i, a := range accounts {
+		g.Go(func() error {
+			v := AccountVerification{AccountID: a.ID, Name: a.Name, Findings: []verify.Finding{}}
+			vf, err := p.flagsFor(a.ID)
+			var want *iamstate.Account
+			if err == nil {
+				want, err = renderFor(vf, a.ID, region, reader.kmsKeyARN(gctx, a.ID))
+			}
+			if err == nil {
+				var got *iamstate.Account
+				if got, err = reader.snapshot(gctx, want); err == nil {
+					v.Findings = verify.Compare(want, got)
+				}
+			}
+			if err != nil {
+				v.Error = err.Error()
+			}
+			mu.Lock()
+			out[i] = v
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+	sort.Slice(out, func(i, j int) bool { return out[i].AccountID < out[j].AccountID })
+	return out
 }
