@@ -19,40 +19,6 @@ import (
 // packages, as scripts/install-node-modules.sh prints it; scripts/test.sh sets it.
 const NodeModulesDirEnv = "BYOC_NODE_MODULES_DIR"
 
-// The README's Acme spec, deployed through specFile.
-const acmeSpec = `apiVersion: byoc-access/v1
-vendor: Acme
-name: acme
-parameters:
-  - {name: external_id, type: string, required: true, format: externalId, description: Your Acme tenant ID}
-  - {name: buckets, type: list, default: [acme-exports], description: Buckets Acme reads}
-locals:
-  - {name: bucket_arns, forEach: buckets, format: "arn:${partition}:s3:::${each}"}
-policies:
-  - id: read
-    name: AcmeRead
-    path: /acme/
-    document:
-      Version: "2012-10-17"
-      Statement:
-        - {Effect: Allow, Action: ["s3:GetObject"], Resource: ["${bucket_arns}"]}
-roles:
-  - name: AcmeAccess
-    maxSessionDuration: 3600
-    permissionsBoundary: read
-    trust:
-      - sid: AllowAcme
-        actions: ["sts:AssumeRole"]
-        principals: [{type: AWS, identifiers: "arn:aws:iam::111122223333:role/acme"}]
-        conditions:
-          - {test: StringEquals, variable: "sts:ExternalId", values: "${external_id}", when: [external_id]}
-    policies:
-      - policy: read
-      - policy: arn:${partition}:iam::aws:policy/ReadOnlyAccess
-handoff:
-  externalIdParam: external_id
-`
-
 // Explicit KMS keys spare StreamNative's lookup of the account's AWS-managed keys, so that
 // render prints exact ARNs to compare with.
 const (
@@ -95,7 +61,7 @@ func testStacks(t *testing.T, b *bench) {
 	// The repository's own project (Pulumi.yaml, main.go and the module it builds), copied so
 	// that the stack config files a user's `pulumi config set` writes stay out of the checkout.
 	copyTree(t, b.root, proj, map[string]bool{".git": true, "examples": true, "tools": true, ".byoc-access": true, "node_modules": true, "bin": true})
-	require.NoError(t, os.WriteFile(filepath.Join(proj, "acme.yaml"), []byte(acmeSpec), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(proj, "acme.yaml"), []byte(testenv.AcmeSpec), 0o644))
 	acc := b.org.Accounts
 	cases := map[string]stackCase{
 		"streamnative": {acc["stack-streamnative"],

@@ -20,40 +20,6 @@ import (
 	"github.com/byoc-access/byoc-access/rollout"
 )
 
-// The README's Acme example, with a parameter for the lifecycle's spec-change step.
-const acmeSpec = `apiVersion: byoc-access/v1
-vendor: Acme
-name: acme
-parameters:
-  - {name: external_id, type: string, required: true, format: externalId, description: Your Acme tenant ID}
-  - {name: buckets, type: list, default: [acme-exports], description: Buckets Acme reads}
-locals:
-  - {name: bucket_arns, forEach: buckets, format: "arn:${partition}:s3:::${each}"}
-policies:
-  - id: read
-    name: AcmeRead
-    path: /acme/
-    document:
-      Version: "2012-10-17"
-      Statement:
-        - {Effect: Allow, Action: ["s3:GetObject"], Resource: ["${bucket_arns}"]}
-roles:
-  - name: AcmeAccess
-    maxSessionDuration: 3600
-    permissionsBoundary: read
-    trust:
-      - sid: AllowAcme
-        actions: ["sts:AssumeRole"]
-        principals: [{type: AWS, identifiers: "arn:aws:iam::111122223333:role/acme"}]
-        conditions:
-          - {test: StringEquals, variable: "sts:ExternalId", values: "${external_id}", when: [external_id]}
-    policies:
-      - policy: read
-      - policy: arn:${partition}:iam::aws:policy/ReadOnlyAccess
-handoff:
-  externalIdParam: external_id
-`
-
 // StreamNative with explicit KMS keys, so render needs no lookup and prints exact ARNs.
 var streamNativeArgs = []string{"--vendor", "streamnative", "--param", "external_id=o-abcde",
 	"--param", "ebs_kms_key_arns=arn:aws:kms:us-east-1:111122223333:key/ebs-shared",
@@ -96,7 +62,7 @@ func TestLifecycleWithRealProvider(t *testing.T) {
 	n := len(f.ids)
 	ou := []string{"--ou", "Root/Workloads", "--parallel", "4"}
 	specFile := filepath.Join(t.TempDir(), "acme.yaml")
-	require.NoError(t, os.WriteFile(specFile, []byte(acmeSpec), 0o600))
+	require.NoError(t, os.WriteFile(specFile, []byte(testenv.AcmeSpec), 0o600))
 	acmeArgs := []string{"--spec", specFile, "--param", "external_id=acme-tenant-7", "--stack-prefix", "acme-"}
 	streamkapArgs := []string{"--vendor", "streamkap", "--stack-prefix", "streamkap-"}
 	// Two accounts are kept from the Streamkap rollout for the adoption step.

@@ -73,7 +73,7 @@ func normalise(list []string, fold bool) map[string]string {
 	}
 	for k := range set {
 		for w := range set {
-			if w != k && hasWildcard(w) && glob(w, k) {
+			if w != k && hasWildcard(w) && lint.Glob(w, k) {
 				delete(set, k)
 				break
 			}
@@ -88,7 +88,7 @@ func covered(key string, set map[string]string) bool {
 		return true
 	}
 	for w := range set {
-		if hasWildcard(w) && glob(w, key) {
+		if hasWildcard(w) && lint.Glob(w, key) {
 			return true
 		}
 	}
@@ -369,35 +369,9 @@ func escalates(action string) string {
 		return ""
 	}
 	for _, e := range lint.EscalationActions() {
-		if glob(a, strings.ToLower(e)) {
+		if lint.Glob(a, strings.ToLower(e)) {
 			return e
 		}
 	}
 	return ""
-}
-
-// glob reports whether s matches pattern, where * matches any run of characters and ? any one.
-func glob(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }

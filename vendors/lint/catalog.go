@@ -99,7 +99,7 @@ func (c *Catalog) Match(pattern string) []string {
 	act = strings.ToLower(act)
 	var out []string
 	for i, a := range c.lower[svc] {
-		if glob(act, a) {
+		if Glob(act, a) {
 			out = append(out, svc+":"+c.actions[svc][i])
 		}
 	}
@@ -124,9 +124,9 @@ func (c *Catalog) Services() []string {
 	return slices.Sorted(maps.Keys(c.actions))
 }
 
-// glob reports whether s matches pattern, where * matches any run of characters and ? any
+// Glob reports whether s matches pattern, where * matches any run of characters and ? any
 // one character. Both are compared as given: callers lower-case them for IAM's matching.
-func glob(pattern, s string) bool {
+func Glob(pattern, s string) bool {
 	p, i := 0, 0
 	star, mark := -1, 0
 	for i < len(s) {

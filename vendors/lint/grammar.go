@@ -333,14 +333,14 @@ func (st statement) allows(action string) bool {
 	a := strings.ToLower(action)
 	if st.hasNotAction {
 		for _, p := range st.notActions {
-			if glob(strings.ToLower(p), a) {
+			if Glob(strings.ToLower(p), a) {
 				return false
 			}
 		}
 		return true
 	}
 	for _, p := range st.actions {
-		if p == "*" || glob(strings.ToLower(p), a) {
+		if p == "*" || Glob(strings.ToLower(p), a) {
 			return true
 		}
 	}

@@ -32,7 +32,7 @@ func TestGlob(t *testing.T) {
 		{"", "a", false},
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, glob(tt.pattern, tt.s), "%q ~ %q", tt.pattern, tt.s)
+		require.Equal(t, tt.want, Glob(tt.pattern, tt.s), "%q ~ %q", tt.pattern, tt.s)
 	}
 }
 

@@ -160,7 +160,7 @@ func iamBreadth(r, kind string) breadth {
 		return breadthAll
 	}
 	parts := strings.SplitN(r, ":", 6)
-	if len(parts) < 6 || !glob(strings.ToLower(parts[2]), "iam") {
+	if len(parts) < 6 || !Glob(strings.ToLower(parts[2]), "iam") {
 		return breadthNone
 	}
 	res := parts[5]
@@ -169,7 +169,7 @@ func iamBreadth(r, kind string) breadth {
 	case res == "*":
 		return breadthAll
 	case strings.ContainsAny(k, "*?"):
-		if glob(strings.ToLower(k), kind) {
+		if Glob(strings.ToLower(k), kind) {
 			return breadthAll
 		}
 		return breadthNone
