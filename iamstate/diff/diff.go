@@ -169,7 +169,7 @@ func (d *Account) role(res string, o, n iamstate.Role) {
 	default:
 		d.add(res, Changed, WhatBoundary, ob+" → "+nb, "")
 	}
-	added, removed := difference(n.AttachedPolicies, o.AttachedPolicies)
+	added, removed := iamstate.Difference(n.AttachedPolicies, o.AttachedPolicies)
 	for _, a := range added {
 		d.add(res, Added, WhatAttachment, a, "")
 	}
@@ -226,28 +226,6 @@ func unionKeys[V any](a, b map[string]V) []string {
 		set[k] = true
 	}
 	return slices.Sorted(maps.Keys(set))
-}
-
-// difference returns what is in a and not in b, and what is in b and not in a, sorted.
-func difference(a, b []string) (onlyA, onlyB []string) {
-	inA, inB := map[string]bool{}, map[string]bool{}
-	for _, x := range a {
-		inA[x] = true
-	}
-	for _, x := range b {
-		inB[x] = true
-	}
-	for _, x := range slices.Sorted(maps.Keys(inA)) {
-		if !inB[x] {
-			onlyA = append(onlyA, x)
-		}
-	}
-	for _, x := range slices.Sorted(maps.Keys(inB)) {
-		if !inA[x] {
-			onlyB = append(onlyB, x)
-		}
-	}
-	return onlyA, onlyB
 }
 
 // sortedItems is a set's display forms in order.

@@ -266,7 +266,7 @@ func (d *Account) trust(res string, o, n any) {
 	if o != nil && equalDocs(o, n) {
 		return
 	}
-	addedP, removedP := difference(principals(n), principals(o))
+	addedP, removedP := iamstate.Difference(principals(n), principals(o))
 	for _, p := range addedP {
 		flag := "new trust principal: it can assume the role"
 		if p == "AWS:*" || p == "*:*" {
@@ -278,7 +278,7 @@ func (d *Account) trust(res string, o, n any) {
 		d.add(res, Removed, WhatPrincipal, p, "")
 	}
 	oc, nc := collect(o).conditions, collect(n).conditions
-	addedC, removedC := difference(sortedItems(nc), sortedItems(oc))
+	addedC, removedC := iamstate.Difference(sortedItems(nc), sortedItems(oc))
 	for _, c := range addedC {
 		d.add(res, Added, WhatTrustCondition, c, "")
 	}
@@ -293,7 +293,7 @@ func (d *Account) trust(res string, o, n any) {
 		return
 	}
 	// Neither principals nor conditions changed: the actions, effects or Sids did.
-	added, removed := difference(iamstate.CanonicalStatements(n), iamstate.CanonicalStatements(o))
+	added, removed := iamstate.Difference(iamstate.CanonicalStatements(n), iamstate.CanonicalStatements(o))
 	for _, s := range added {
 		d.add(res, Added, WhatTrustStatement, s, "")
 	}

@@ -83,25 +83,3 @@ func equalDocs(a, b any) bool {
 	jb, _ := json.Marshal(iamstate.CanonicalStatements(b))
 	return string(ja) == string(jb)
 }
-
-// diff returns what is in a but not b, and what is in b but not a.
-func diff(a, b []string) (onlyA, onlyB []string) {
-	inA, inB := map[string]bool{}, map[string]bool{}
-	for _, x := range a {
-		inA[x] = true
-	}
-	for _, x := range b {
-		inB[x] = true
-	}
-	for _, x := range slices.Sorted(maps.Keys(inA)) {
-		if !inB[x] {
-			onlyA = append(onlyA, x)
-		}
-	}
-	for _, x := range slices.Sorted(maps.Keys(inB)) {
-		if !inA[x] {
-			onlyB = append(onlyB, x)
-		}
-	}
-	return onlyA, onlyB
-}

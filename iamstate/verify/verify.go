@@ -93,7 +93,7 @@ func Compare(want, got *iamstate.Account) []Finding {
 		}
 		c.trust(res, wr.TrustPolicy, gr.TrustPolicy)
 		c.boundary(res, wr.PermissionsBoundary, gr.PermissionsBoundary)
-		missing, extra := diff(wr.AttachedPolicies, gr.AttachedPolicies)
+		missing, extra := iamstate.Difference(wr.AttachedPolicies, gr.AttachedPolicies)
 		if len(missing) > 0 {
 			c.add(AttachmentMissing, res, fmt.Sprintf("%d attached policies are missing", len(missing)), missing, nil)
 		}
@@ -169,7 +169,7 @@ func (c *comparer) documents(res string, want, got any) {
 		return
 	}
 	wa, ga := allowedActions(want), allowedActions(got)
-	added, removed := diff(ga, wa)
+	added, removed := iamstate.Difference(ga, wa)
 	if len(added) > 0 {
 		c.add(ActionsAdded, res, fmt.Sprintf("%d actions are allowed that the spec does not grant", len(added)), nil, added)
 	}
@@ -177,7 +177,7 @@ func (c *comparer) documents(res string, want, got any) {
 		c.add(ActionsRemoved, res, fmt.Sprintf("%d actions the spec grants are no longer allowed", len(removed)), removed, nil)
 	}
 	if len(added)+len(removed) == 0 {
-		only, extra := diff(iamstate.CanonicalStatements(want), iamstate.CanonicalStatements(got))
+		only, extra := iamstate.Difference(iamstate.CanonicalStatements(want), iamstate.CanonicalStatements(got))
 		c.add(StatementsChanged, res, "statements differ (resources, conditions or effects)", only, extra)
 	}
 }
@@ -188,7 +188,7 @@ func (c *comparer) trust(res string, want, got any) {
 		return
 	}
 	wp, gp := principals(want), principals(got)
-	added, removed := diff(gp, wp)
+	added, removed := iamstate.Difference(gp, wp)
 	if len(added) > 0 {
 		c.add(TrustPrincipalAdded, res, fmt.Sprintf("the trust policy trusts %d principals the spec does not", len(added)), nil, added)
 	}
@@ -196,7 +196,7 @@ func (c *comparer) trust(res string, want, got any) {
 		c.add(TrustPrincipalRemoved, res, fmt.Sprintf("the trust policy no longer trusts %d of the vendor's principals", len(removed)), removed, nil)
 	}
 	wc, gc := conditions(want), conditions(got)
-	missing, extra := diff(wc, gc)
+	missing, extra := iamstate.Difference(wc, gc)
 	external := filter(missing, "sts:ExternalId")
 	lostExternalID := len(external) > 0 && len(filter(gc, "sts:ExternalId")) == 0
 	if lostExternalID {
@@ -208,7 +208,7 @@ func (c *comparer) trust(res string, want, got any) {
 		c.add(TrustConditionChanged, res, "trust policy conditions differ", missing, extra)
 	}
 	if len(added)+len(removed)+len(missing)+len(extra) == 0 && !lostExternalID {
-		only, more := diff(iamstate.CanonicalStatements(want), iamstate.CanonicalStatements(got))
+		only, more := iamstate.Difference(iamstate.CanonicalStatements(want), iamstate.CanonicalStatements(got))
 		c.add(TrustStatementChanged, res, "trust statements differ (actions, effects or Sids)", only, more)
 	}
 }
