@@ -2,7 +2,6 @@ package rollout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 )
@@ -154,12 +152,8 @@ func runAuto(ctx context.Context, ws auto.Workspace, op engineOp) (*engineResult
 // (the CLI died under it): an engine call's gRPC status, Unavailable or Canceled, still in the
 // error's chain. A program that wraps errors without %w hides it, and is taken at its word.
 func engineGone(err error) bool {
-	var se interface{ GRPCStatus() *status.Status }
-	if !errors.As(err, &se) {
-		return false
-	}
-	c := se.GRPCStatus().Code()
-	return c == codes.Unavailable || c == codes.Canceled
+	c, ok := engineCallCode(err)
+	return ok && (c == codes.Unavailable || c == codes.Canceled)
 }
 
 func changeCounts(m *map[string]int) map[string]int {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -40,8 +41,18 @@ func ownFailure(err, programErr error, eventLog string) bool {
 // gRPC status still in its chain) rather than from the program's own checks. A program that
 // wraps errors without %w hides it, and is taken at its word.
 func fromEngineCall(err error) bool {
+	_, ok := engineCallCode(err)
+	return ok
+}
+
+// engineCallCode is the gRPC status code of an engine call still in a program error's chain;
+// false when there is none.
+func engineCallCode(err error) (codes.Code, bool) {
 	var se interface{ GRPCStatus() *status.Status }
-	return errors.As(err, &se)
+	if !errors.As(err, &se) {
+		return 0, false
+	}
+	return se.GRPCStatus().Code(), true
 }
 
 // killed reports whether a CLI process was ended by a signal (SIGKILL from a lost runner or

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-
 	"github.com/byoc-access/byoc-access/rollout/access"
 )
 
@@ -189,7 +187,7 @@ func classify(ctx context.Context, accountID string, err error) *AccountError {
 	text := err.Error()
 	out.Reason = reasonLine(text)
 	switch {
-	case auto.IsConcurrentUpdateError(err) || isLockHeldMessage(text):
+	case lockHeld(err):
 		holder := "another update"
 		if h := lockHolder(text); h != "" {
 			holder = h
