@@ -245,13 +245,9 @@ func (p *pass) ensureStack(ctx context.Context, ws auto.Workspace, name string) 
 	case p.known != nil && p.known[name]:
 		return nil
 	case p.known != nil:
-		// Known to be new: one `stack init` instead of a failing select and then an init.
-		_, err := auto.NewStack(ctx, name, ws)
-		if auto.IsCreateStack409Error(err) {
-			// An earlier attempt of this run created it before failing (a retry).
-			return nil
-		}
-		return err
+		// Known to be new: made directly (stackinit.go), instead of a failing select and then
+		// an init.
+		return p.createStack(ctx, ws, name)
 	default:
 		_, err := auto.UpsertStack(ctx, name, ws)
 		return err

@@ -17,8 +17,8 @@ import (
 	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
-// spyCLI returns a Pulumi CLI that records, for every child the rollout starts, its whole
-// environment and the permissions of the passphrase file and its folder, then runs the real
+// spyCLI returns a Pulumi CLI that records, for every child the rollout starts, its arguments,
+// its whole environment and the permissions of the passphrase file and its folder, then runs the real
 // CLI in the same process (exec), so the child is the CLI itself. It records only when
 // BYOC_SPY is set, which the test gives the rollout's children alone.
 func spyCLI(t *testing.T) (auto.PulumiCommand, string) {
@@ -37,6 +37,7 @@ func spyCLI(t *testing.T) (auto.PulumiCommand, string) {
 	script := `#!/bin/sh
 if [ -n "$BYOC_SPY" ]; then
   env > "$BYOC_SPY/env.$$"
+  printf '%s\n' "$*" > "$BYOC_SPY/args.$$"
   if [ -n "$PULUMI_CONFIG_PASSPHRASE_FILE" ]; then
     stat -c '%a' "$PULUMI_CONFIG_PASSPHRASE_FILE" "$(dirname "$PULUMI_CONFIG_PASSPHRASE_FILE")" > "$BYOC_SPY/mode.$$"
   fi

@@ -136,6 +136,8 @@ type pass struct {
 	// unchanged are the accounts of a drift run whose last successful update had this run's
 	// fingerprint, by account ID.
 	unchanged map[string]bool
+	// newStacks makes the run's new stacks (stackinit.go).
+	newStacks newStacks
 }
 
 // New checks the deployment and options and returns a Runner. Problems in what the user gave
