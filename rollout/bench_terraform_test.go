@@ -27,6 +27,7 @@ type terraformSide struct {
 	accounts []targets.Account
 	parallel int
 	env      []string // moto endpoint and credentials
+	initTime measurement
 }
 
 func newTerraformSide(b *testing.B, accounts []targets.Account, parallel int, env []string) *terraformSide {

@@ -9,10 +9,16 @@
 #    each: first rollout, unchanged re-run, plan, drift; CPU and lifetime per process; peak
 #    memory of the process tree.
 #  - BenchmarkDiscover1000: account discovery over 1,000 accounts.
+#  - BenchmarkFleetScale (only when BYOC_BENCH_SCALE is set, such as 1000 or 200,1000): the
+#    rollout alone over N accounts on an S3 backend in moto (BYOC_BENCH_SCALE_BACKEND=file for
+#    a file backend): first rollout, unchanged re-run, plan, drift, status, handoff, destroy.
 #
 # BYOC_BENCH_SIZES=10,50 picks N (default 10,50); BYOC_BENCH_PARALLEL the parallelism
-# (default 8). BYOC_BENCH_COMPONENT_ONLY=1 also runs the component-only engine benchmark
-# (no AWS provider: the CLI and engine overhead alone).
+# (default 8); BYOC_BENCH_SIDES=rollout,terraform the sides of BenchmarkFleet (default all
+# three); BYOC_BENCH_CA_BUNDLE=machine runs every side with the machine's AWS_CA_BUNDLE (or a
+# path: that bundle; unset: none). BYOC_BENCH_FLEET=0 leaves BenchmarkFleet out.
+# BYOC_BENCH_COMPONENT_ONLY=1 also runs the component-only engine benchmark (no AWS provider:
+# the CLI and engine overhead alone).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PULUMI_CLI=$(scripts/install-pulumi.sh)
@@ -35,7 +41,12 @@ echo "machine: $(nproc) cores ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1
   "load average $load at the start; $(go version | cut -d' ' -f3), pulumi $("$PULUMI_CLI" version), $tf, $moto"
 
 go test -run '^$' -bench BenchmarkDiscover1000 -benchtime 3x ./rollout/targets/
-go test -run '^$' -bench '^BenchmarkFleet$' -benchtime 1x -timeout 4h ./rollout/
+if [ "${BYOC_BENCH_FLEET:-1}" != 0 ]; then
+  go test -run '^$' -bench '^BenchmarkFleet$' -benchtime 1x -timeout 4h ./rollout/
+fi
+if [ -n "${BYOC_BENCH_SCALE:-}" ]; then
+  go test -run '^$' -bench '^BenchmarkFleetScale$' -benchtime 1x -timeout 6h ./rollout/
+fi
 if [ "${BYOC_BENCH_COMPONENT_ONLY:-}" = 1 ]; then
   go test -run '^$' -bench '^BenchmarkFleetComponentOnly$' -benchtime 1x -timeout 3h ./rollout/
 fi

@@ -1,0 +1,318 @@
+package rollout_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/byoc-access/byoc-access/internal/testenv"
+	"github.com/byoc-access/byoc-access/rollout"
+)
+
+// scaleOps are the operations of the scale benchmark, in order: everything a fleet's owner
+// runs in a day, then the offboarding.
+var scaleOps = []string{"first", "re-run", "plan", "drift", "status", "handoff", "destroy"}
+
+func scaleSizes(b *testing.B) []int {
+	env := os.Getenv("BYOC_BENCH_SCALE")
+	if env == "" {
+		env = "1000"
+	}
+	var out []int
+	for _, f := range strings.Split(env, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			b.Fatalf("BYOC_BENCH_SCALE=%s: want account counts such as 200,1000", env)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// BenchmarkFleetScale is the rollout alone over one organization of N accounts (1,000 unless
+// BYOC_BENCH_SCALE), in one run: the first rollout, an unchanged re-run, a plan, a drift
+// check, status, handoff and destroy, on an S3 backend in moto (BYOC_BENCH_SCALE_BACKEND=file
+// for a file backend). For each it reports the wall time, CPU per account, peak memory of the
+// process tree (RSS summed, and shared pages counted once), the backend's size and the size
+// of what the run wrote (its run directory and its report on stdout). After the first rollout
+// every account's IAM is read back with the SDK.
+func BenchmarkFleetScale(b *testing.B) {
+	if _, err := pulumiCLIForBench(); err != nil {
+		testenv.Missing(b, "%v", err)
+	}
+	provider := testenv.UseAWSProvider(b)
+	bin := rolloutBinary(b)
+	parallel, bundle := benchParallel(), benchCABundle(b)
+	for _, n := range scaleSizes(b) {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				benchScaleOnce(b, provider, bin, n, parallel, bundle)
+			}
+		})
+	}
+}
+
+type scaleResult struct {
+	measurement
+	// written is the size of the run directory and the report on stdout.
+	written, stdout int64
+	// backend is the state backend's size after the operation.
+	backend int64
+}
+
+func benchScaleOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, parallel int, bundle string) {
+	ctx := context.Background()
+	m := testenv.StartMoto(b) // the streamnative preset attaches ReadOnlyAccess
+	m.UseInEnv(b)
+	b.Setenv("AWS_CA_BUNDLE", bundle)
+
+	seedStart := time.Now()
+	org := testenv.SeedOrganization(b, m, testenv.OrgSpec{OUs: []string{"Scale", "Warmup"},
+		Accounts: []testenv.AccountSpec{{Name: "warmup", OU: "Warmup"}}})
+	ids := testenv.AddAccounts(b, m, "scale", n)
+	orgs := organizations.NewFromConfig(m.AWSConfig(b))
+	for _, id := range ids {
+		_, err := orgs.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(id),
+			SourceParentId: aws.String(org.RootID), DestinationParentId: aws.String(org.OUs["Root/Scale"])})
+		require.NoError(b, err)
+	}
+	seeded := time.Since(seedStart)
+
+	work := b.TempDir()
+	backendKind := os.Getenv("BYOC_BENCH_SCALE_BACKEND")
+	var backendURL string
+	var size func() int64
+	switch backendKind {
+	case "", "s3":
+		backendKind = "s3"
+		s3c := s3.NewFromConfig(m.AWSConfig(b), func(o *s3.Options) { o.UsePathStyle = true })
+		_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("byoc-bench-state")})
+		require.NoError(b, err)
+		backendURL = "s3://byoc-bench-state?endpoint=" + m.Endpoint + "&s3ForcePathStyle=true&region=us-east-1"
+		size = func() int64 {
+			var total int64
+			p := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: aws.String("byoc-bench-state")})
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				require.NoError(b, err)
+				for _, o := range page.Contents {
+					total += aws.ToInt64(o.Size)
+				}
+			}
+			return total
+		}
+	case "file":
+		dir := filepath.Join(work, "state")
+		require.NoError(b, os.MkdirAll(dir, 0o755))
+		backendURL = "file://" + dir
+		size = func() int64 { return dirSize(b, dir) }
+	default:
+		b.Fatalf("BYOC_BENCH_SCALE_BACKEND=%s: want s3 or file", backendKind)
+	}
+
+	params := []string{"--vendor", "streamnative", "--param", "external_id=" + benchExternalID,
+		"--param", "ebs_kms_key_arns=" + benchEBSKey, "--param", "s3_kms_key_arns=" + benchS3Key}
+	side := rolloutSide{bin: bin, runs: filepath.Join(work, "runs"),
+		args: append(append([]string{}, params...), "--ou", "Root/Scale", "--parallel", strconv.Itoa(parallel), "--backend", backendURL)}
+
+	// Warm-up, not measured, on a backend of its own: the CLI, the provider and the Terraform
+	// provider binary into the page cache.
+	warm := rolloutSide{bin: bin, runs: side.runs, args: append(append([]string{}, params...), "--ou", "Root/Warmup",
+		"--backend", "file://"+filepath.Join(work, "warmup-state"))}
+	require.NoError(b, os.MkdirAll(filepath.Join(work, "warmup-state"), 0o755))
+	warmStart := time.Now()
+	warm.run(b, nil, "up", "warmup")
+	warmed := time.Since(warmStart)
+
+	results := map[string]scaleResult{}
+	report := func(op, name string, check func(rollout.Report)) {
+		var out []byte
+		res := scaleResult{}
+		res.measurement = measure(false, func(tree *testenv.ProcTree) {
+			rep, stdout := side.runOut(b, tree, op, name)
+			out = stdout
+			check(rep)
+		})
+		res.written, res.stdout, res.backend = dirSize(b, filepath.Join(side.runs, name)), int64(len(out)), size()
+		results[name] = res
+	}
+	report("up", "first", func(rep rollout.Report) {
+		require.Equal(b, n, rep.Counts.Succeeded, "%+v", rep.Counts)
+		require.Equal(b, n, rep.Counts.Changed)
+	})
+	// Every account holds the module's roles and policies, alike.
+	want := ""
+	for _, id := range ids {
+		got := iamFootprint(ctx, b, m, id)
+		if want == "" {
+			want = got
+		}
+		require.Equal(b, want, got, "account %s differs from the first account checked", id)
+	}
+	report("up", "re-run", func(rep rollout.Report) { require.Equal(b, n, rep.Counts.UpToDate, "%+v", rep.Counts) })
+	report("plan", "plan", func(rep rollout.Report) {
+		require.Equal(b, n, rep.Counts.Succeeded, "%+v", rep.Counts)
+		require.Zero(b, rep.Counts.Changed)
+	})
+	report("drift", "drift", func(rep rollout.Report) {
+		require.Equal(b, n, rep.Counts.Succeeded, "%+v", rep.Counts)
+		require.Zero(b, rep.Counts.Drifted)
+	})
+	report("status", "status", func(rep rollout.Report) { require.Equal(b, n, rep.Counts.Succeeded, "%+v", rep.Counts) })
+
+	// handoff prints what the vendor needs, not a run report: one entry per account.
+	res := scaleResult{}
+	var handoff []byte
+	res.measurement = measure(false, func(tree *testenv.ProcTree) {
+		handoff = side.runRaw(b, tree, "handoff", "handoff", "--as", "json")
+	})
+	var entries []json.RawMessage
+	require.NoError(b, json.Unmarshal(handoff, &entries), "handoff --as json: %s", tail(string(handoff), 500))
+	require.Len(b, entries, n)
+	res.written, res.stdout, res.backend = dirSize(b, filepath.Join(side.runs, "handoff")), int64(len(handoff)), size()
+	results["handoff"] = res
+
+	report("destroy", "destroy", func(rep rollout.Report) { require.Equal(b, n, rep.Counts.Succeeded, "%+v", rep.Counts) })
+	provider.RequireNoLeftovers(b, 30*time.Second)
+
+	printScaleBench(os.Stdout, n, parallel, provider.String(), backendKind, bundle, seeded, warmed, want, results)
+	b.ReportMetric(results["first"].wall.Seconds(), "first-s")
+	b.ReportMetric(results["re-run"].wall.Seconds(), "rerun-s")
+	peak := int64(0)
+	for _, r := range results {
+		peak = max(peak, r.usage.PeakRSS)
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-rss-summed-MiB")
+}
+
+// runOut is run, with the report's bytes on stdout.
+func (s rolloutSide) runOut(b *testing.B, tree *testenv.ProcTree, op, name string) (rollout.Report, []byte) {
+	b.Helper()
+	out := s.runRaw(b, tree, op, name, "--output", "json")
+	var rep rollout.Report
+	require.NoError(b, json.Unmarshal(out, &rep), "rollout %s: %s", op, tail(string(out), 500))
+	return rep, out
+}
+
+// runRaw runs the rollout binary and returns its stdout; it fails the benchmark on any exit
+// but 0.
+func (s rolloutSide) runRaw(b *testing.B, tree *testenv.ProcTree, op, name string, extra ...string) []byte {
+	b.Helper()
+	given := s.args
+	if op == "status" || op == "handoff" || op == "destroy" {
+		// They read the state, not the vendor's spec: no vendor or parameters.
+		given = nil
+		for i := 0; i < len(s.args); i++ {
+			if s.args[i] == "--vendor" || s.args[i] == "--param" {
+				i++
+				continue
+			}
+			given = append(given, s.args[i])
+		}
+	}
+	args := append(append(append([]string{op}, given...), "--run-dir", filepath.Join(s.runs, name)), extra...)
+	if op == "destroy" {
+		args = append(args, "--yes", "--remove-stacks")
+	}
+	cmd := exec.Command(s.bin, args...)
+	env := append(os.Environ(), "PULUMI_CONFIG_PASSPHRASE="+passphrase, "PULUMI_SKIP_UPDATE_CHECK=true")
+	if tree != nil {
+		env = append(env, tree.Env())
+	}
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(b, cmd.Run(), "rollout %s:\n%s\n%s", op, tail(stdout.String(), 2000), tail(stderr.String(), 3000))
+	return stdout.Bytes()
+}
+
+func dirSize(b *testing.B, dir string) int64 {
+	var total int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += info.Size()
+		}
+		return nil
+	})
+	require.NoError(b, err)
+	return total
+}
+
+func kib(n int64) string {
+	switch {
+	case n >= 10<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
+}
+
+func printScaleBench(w io.Writer, n, parallel int, provider, backendKind, bundle string, seeded, warmed time.Duration, footprint string, res map[string]scaleResult) {
+	if bundle == "" {
+		bundle = "none (AWS_CA_BUNDLE unset)"
+	} else {
+		bundle = "AWS_CA_BUNDLE=" + bundle
+	}
+	fmt.Fprintf(w, "\n=== scale: %d accounts, rollout at --parallel %d, %s backend in moto; CA bundle: %s ===\n", n, parallel, backendKind, bundle)
+	fmt.Fprintf(w, "AWS provider: %s\n", provider)
+	fmt.Fprintf(w, "setup, not measured: moto organization of %d accounts seeded in %s; warm-up rollout of 1 account %s\n", n+1, secs(seeded), secs(warmed))
+	fmt.Fprintf(w, "every account checked with the SDK after the first rollout, identical:\n  %s\n\n", strings.ReplaceAll(footprint, "\n", "\n  "))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "op\twall\tCPU/acct\tpeak, pages once\tpeak, RSS summed\trun dir\tstdout\tbackend after\t")
+	for _, op := range scaleOps {
+		r := res[op]
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", op, secs(r.wall), secs(r.usage.CPU()/time.Duration(n)),
+			mib(r.usage.Peak.Private), mib(r.usage.PeakRSS), kib(r.written), kib(r.stdout), kib(r.backend))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\nwhere the time goes, per account (CPU and process lifetime by executable, sampled every 100 ms):\n")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "op\tprocess\tprocs\tCPU/acct\twall/acct\tpeak RSS\t")
+	for _, op := range scaleOps {
+		for _, p := range res[op].usage.ByName {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t\n", op, p.Name, p.Processes, secs(p.CPU/time.Duration(n)), secs(p.Wall/time.Duration(n)), mib(p.PeakRSS))
+		}
+	}
+	_ = tw.Flush()
+	met := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	peak := int64(0)
+	for _, r := range res {
+		peak = max(peak, r.usage.PeakRSS)
+	}
+	first, rerun := res["first"].wall, res["re-run"].wall
+	fmt.Fprintf(w, "targets (stated for 1,000 accounts on 2 cores): first rollout %s (< 20 min: %s), unchanged re-run %s (< 5 s: %s), peak RSS summed over all operations %s (< 4 GiB: %s)\n",
+		secs(first), met(first < 20*time.Minute), secs(rerun), met(rerun < 5*time.Second), mib(peak), met(peak < 4<<30))
+}
