@@ -165,7 +165,7 @@ func (p *pass) once(ctx context.Context, ws auto.Workspace, a targets.Account, r
 		case !found:
 			return &AccountError{AccountID: a.ID, Kind: KindConfig, Reason: "no stack " + name + " in " + p.opts.Backend + ": the account was never deployed"}
 		case op == OpStatus:
-			return p.status(ctx, ws, name, res)
+			return p.status(ctx, ws, a, name, res)
 		default:
 			return p.destroy(ctx, ws, name, res, log)
 		}
