@@ -33,6 +33,9 @@ type Options struct {
 	// Passphrase encrypts the stacks' secrets; it is passed to the CLI through its
 	// environment only, never on a command line or in a log.
 	Passphrase string
+	// SecretsProvider is "passphrase" (or "", the default) or an awskms:// URL naming an AWS
+	// KMS key that encrypts the stacks' secrets instead; then no passphrase is used.
+	SecretsProvider string
 	// StackPrefix goes before the account ID in stack names.
 	StackPrefix string
 	// Region is the AWS provider's region.
