@@ -13,9 +13,13 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
 	"github.com/byoc-access/byoc-access/internal/validate"
 	"github.com/byoc-access/byoc-access/rollout/backend"
+	"github.com/byoc-access/byoc-access/rollout/targets"
 )
 
 // SecretsProvider is how the stacks' secrets are encrypted: Pulumi's passphrase provider, or
@@ -202,4 +206,61 @@ func (r *Runner) secretKey(ctx context.Context) (string, error) {
 func (r *Runner) fingerprintKey() string {
 	k, _ := r.secretKey(context.Background())
 	return k
+}
+
+// cloudSecretsState is the state of a stack's KMS secrets manager as its checkpoint keeps it.
+type cloudSecretsState struct {
+	URL          string `json:"url"`
+	EncryptedKey string `json:"encryptedkey"`
+}
+
+// restoreKMSSettings gives an existing stack of a KMS fleet its secrets provider in the
+// workspace's stack settings. The CLI takes a stack's secrets manager from those settings
+// (Pulumi.STACK.yaml: secretsprovider and encryptedkey), which only `stack init` writes, and
+// each run has a new workspace: without them it falls back to the passphrase provider and
+// fails. The checkpoint keeps both; it is read from the backend, or exported through the CLI
+// when the backend cannot be read directly. A new stack has none and needs none.
+func (p *pass) restoreKMSSettings(ctx context.Context, ws auto.Workspace, a targets.Account, stack string) error {
+	if !p.secrets.KMS() {
+		return nil
+	}
+	settings, err := ws.StackSettings(ctx, stack)
+	if err == nil && settings != nil && settings.SecretsProvider != "" {
+		return nil
+	}
+	if settings == nil {
+		settings = &workspace.ProjectStack{}
+	}
+	var sp *apitype.SecretsProvidersV1
+	if p.store != nil {
+		dep, err := p.readCheckpoint(ctx, a, stack)
+		if err != nil {
+			return err
+		}
+		if dep != nil {
+			sp = dep.SecretsProviders
+		}
+	} else if found, err := stackExists(ctx, ws, stack); err != nil {
+		return err
+	} else if found {
+		exp, err := ws.ExportStack(ctx, stack)
+		if err != nil {
+			return fmt.Errorf("stack %s: export: %w", stack, err)
+		}
+		var dep apitype.DeploymentV3
+		if err := json.Unmarshal(exp.Deployment, &dep); err != nil {
+			return fmt.Errorf("stack %s: export: %w", stack, err)
+		}
+		sp = dep.SecretsProviders
+	}
+	if sp == nil || sp.Type == "" {
+		return nil
+	}
+	var st cloudSecretsState
+	if sp.Type != "cloud" || json.Unmarshal(sp.State, &st) != nil || st.URL == "" || st.EncryptedKey == "" {
+		return &AccountError{AccountID: a.ID, Kind: KindConfig,
+			Reason: fmt.Sprintf("stack %s encrypts its secrets with the %s provider, not a KMS key: run this account with that provider, or move the stack to KMS with `pulumi stack change-secrets-provider %s --stack %s`", stack, sp.Type, p.secrets.URL, stack)}
+	}
+	settings.SecretsProvider, settings.EncryptedKey = st.URL, st.EncryptedKey
+	return ws.SaveStackSettings(ctx, stack, settings)
 }

@@ -45,7 +45,7 @@ func TestSecretsProviderFlagBadInput(t *testing.T) {
 // TestUpWithKMSSecretsProvider deploys two accounts with --secrets-provider awskms://, a key
 // made in moto, and no passphrase anywhere in the environment: the stacks' secrets are
 // encrypted by KMS, the fingerprints (keyed with the data key KMS made) make an unchanged
-// re-run up to date, and destroy removes everything.
+// re-run up to date, a forced one updates the existing stacks, and destroy removes everything.
 func TestUpWithKMSSecretsProvider(t *testing.T) {
 	f := newRealFleet(t, 2)
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "")
@@ -93,6 +93,15 @@ func TestUpWithKMSSecretsProvider(t *testing.T) {
 	requireAll(t, rep, 2, rollout.StatusSucceeded)
 	for _, r := range rep.Results {
 		require.True(t, r.UpToDate, "account %s: an unchanged re-run is up to date", r.Account.ID)
+	}
+
+	// A forced re-run updates the existing stacks in new workspaces: the CLI finds their KMS
+	// secrets provider again (from the checkpoint), not the passphrase one.
+	rep = f.report(t, exitOK, args([]string{"up", "--force"}, fleet)...)
+	requireAll(t, rep, 2, rollout.StatusSucceeded)
+	for _, r := range rep.Results {
+		require.False(t, r.UpToDate, "account %s: --force runs every account", r.Account.ID)
+		require.False(t, changed(r), "account %s: nothing changed, got %v", r.Account.ID, r.Changes)
 	}
 
 	rep = f.report(t, exitOK, "destroy", "--remove-stacks", "--yes", "--ou", "Root/Workloads", "--secrets-provider", provider)
