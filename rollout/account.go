@@ -148,10 +148,8 @@ func (p *pass) once(ctx context.Context, ws auto.Workspace, a targets.Account, r
 	if err := p.repairBeforeOp(ctx, op, a, name, log); err != nil {
 		return err
 	}
-	if op != OpStatus {
-		if err := p.restoreKMSSettings(ctx, ws, a, name); err != nil {
-			return err
-		}
+	if err := p.restoreKMSSettings(ctx, ws, a, name); err != nil {
+		return err
 	}
 
 	if op == OpStatus || op == OpDestroy {

@@ -86,6 +86,9 @@ func TestUpWithKMSSecretsProvider(t *testing.T) {
 		require.True(t, strings.HasPrefix(sp.State.URL, "awskms://"+*key.KeyMetadata.KeyId), "%s: secrets provider %s", path, sp.State.URL)
 	}
 
+	_, errOut, code := f.run(t, "status", "--ou", "Root/Workloads", "--secrets-provider", provider)
+	require.Equal(t, exitOK, code, errOut)
+
 	// The data key KMS made is kept in the backend, wrapped.
 	require.FileExists(t, filepath.Join(f.stateDir, ".byoc-access", "secrets", "data-key.json"))
 
