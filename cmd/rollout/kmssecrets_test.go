@@ -112,4 +112,20 @@ func TestUpWithKMSSecretsProvider(t *testing.T) {
 	for _, id := range f.ids {
 		require.Empty(t, f.vendorEntities(t, id))
 	}
+
+	// A stack made with the passphrase keeps it: with the KMS flag, the account fails naming
+	// the provider it has and how to move it, instead of the CLI asking for a passphrase.
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", testPassphrase)
+	one := []string{"--vendor", "streamkap", "--account", f.ids[0]}
+	rep = f.report(t, exitOK, args([]string{"up"}, one)...)
+	requireAll(t, rep, 1, rollout.StatusSucceeded)
+	os.Unsetenv("PULUMI_CONFIG_PASSPHRASE")
+	rep = f.report(t, exitFailed, args([]string{"up", "--force", "--secrets-provider", provider}, one)...)
+	requireAll(t, rep, 1, rollout.StatusFailed)
+	require.Equal(t, rollout.KindConfig, rep.Results[0].Kind)
+	require.Contains(t, rep.Results[0].Error, "encrypts its secrets with the passphrase provider")
+	require.Contains(t, rep.Results[0].Error, "pulumi stack change-secrets-provider")
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", testPassphrase)
+	rep = f.report(t, exitOK, args([]string{"destroy", "--remove-stacks", "--yes"}, one[2:])...)
+	requireAll(t, rep, 1, rollout.StatusSucceeded)
 }
