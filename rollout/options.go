@@ -108,6 +108,10 @@ func Backend(url string) Option { return func(o *Options) { o.Backend = url } }
 // Passphrase sets the secrets passphrase.
 func Passphrase(p string) Option { return func(o *Options) { o.Passphrase = p } }
 
+// SecretsProviderURL sets the stacks' secrets provider: "passphrase" (the default) or an
+// awskms:// URL, checked by ParseSecretsProvider.
+func SecretsProviderURL(url string) Option { return func(o *Options) { o.SecretsProvider = url } }
+
 // StackPrefix sets the prefix of stack names.
 func StackPrefix(p string) Option { return func(o *Options) { o.StackPrefix = p } }
 

@@ -95,10 +95,6 @@ func ParseSecretsProvider(s string) (SecretsProvider, error) {
 	return p, nil
 }
 
-// SecretsProviderURL sets the stacks' secrets provider: "passphrase" (the default) or an
-// awskms:// URL, checked by ParseSecretsProvider.
-func SecretsProviderURL(url string) Option { return func(o *Options) { o.SecretsProvider = url } }
-
 // kmsAPI is the part of the KMS client the data key needs.
 type kmsAPI interface {
 	GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, opts ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
