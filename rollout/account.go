@@ -148,6 +148,9 @@ func (p *pass) once(ctx context.Context, ws auto.Workspace, a targets.Account, r
 	if err := p.repairBeforeOp(ctx, op, a, name, log); err != nil {
 		return err
 	}
+	if err := p.restoreKMSSettings(ctx, ws, a, name); err != nil {
+		return err
+	}
 
 	if op == OpStatus || op == OpDestroy {
 		found, err := p.exists(ctx, ws, name)

@@ -161,9 +161,11 @@ func (r *Runner) applied(a targets.Account) *Applied {
 
 // sealer encrypts and decrypts record values with a key derived from the secrets passphrase,
 // as Pulumi's passphrase provider does (PBKDF2, AES-256-GCM). The derivation is slow on
-// purpose, so one key per salt is kept for the runner's life.
+// purpose, so one key per salt is kept for the runner's life. A KMS fleet's sealer uses its
+// data key instead, as is, with "kms" in the salt's place.
 type sealer struct {
 	passphrase string
+	dataKey    func() ([]byte, error)
 	mu         sync.Mutex
 	salt       string
 	crypters   map[string]config.Crypter
@@ -174,6 +176,22 @@ func (s *sealer) crypter(salt string) (config.Crypter, error) {
 	defer s.mu.Unlock()
 	if c, ok := s.crypters[salt]; ok {
 		return c, nil
+	}
+	if s.dataKey != nil {
+		if salt != kmsSalt {
+			return nil, errors.New("sealed with a passphrase, not with the KMS key")
+		}
+		key, err := s.dataKey()
+		if err != nil {
+			return nil, err
+		}
+		if key == nil {
+			return nil, errors.New("no data key to encrypt with")
+		}
+		return config.NewSymmetricCrypter(key), nil
+	}
+	if salt == kmsSalt {
+		return nil, errors.New("sealed with a KMS key, not with a passphrase")
 	}
 	raw, err := base64.StdEncoding.DecodeString(salt)
 	if err != nil {
@@ -189,6 +207,17 @@ func (s *sealer) crypter(salt string) (config.Crypter, error) {
 
 // seal is "SALT:CIPHERTEXT", the ciphertext in the CLI's own v1 form.
 func (s *sealer) seal(plain string) (string, error) {
+	if s.dataKey != nil {
+		c, err := s.crypter(kmsSalt)
+		if err != nil {
+			return "", err
+		}
+		ct, err := c.EncryptValue(context.Background(), plain)
+		if err != nil {
+			return "", err
+		}
+		return kmsSalt + ":" + ct, nil
+	}
 	if s.passphrase == "" {
 		return "", errors.New("no passphrase to encrypt with")
 	}
@@ -225,3 +254,6 @@ func (s *sealer) open(sealed string) (string, error) {
 	}
 	return c.DecryptValue(context.Background(), ct)
 }
+
+// kmsSalt stands for the salt in values sealed with a KMS fleet's data key.
+const kmsSalt = "kms"

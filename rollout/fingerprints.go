@@ -42,15 +42,7 @@ func (r *Runner) openStore(ctx context.Context) backend.Store {
 	if loc, err := backend.Parse(r.opts.Backend); err != nil || (loc.Kind != backend.KindFile && loc.Kind != backend.KindS3) {
 		return nil
 	}
-	opts := []func(*awsconfig.LoadOptions) error{}
-	// The CLI gets its AWS settings through Options.Env; the store uses the same ones.
-	if id, secret := r.opts.Env["AWS_ACCESS_KEY_ID"], r.opts.Env["AWS_SECRET_ACCESS_KEY"]; id != "" && secret != "" {
-		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret, r.opts.Env["AWS_SESSION_TOKEN"])))
-	}
-	if region := r.opts.Env["AWS_REGION"]; region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, err := r.sdkConfig(ctx)
 	if err != nil {
 		cfg = aws.Config{}
 	}
@@ -59,6 +51,20 @@ func (r *Runner) openStore(ctx context.Context) backend.Store {
 		return nil
 	}
 	return st
+}
+
+// sdkConfig is the SDK config of the rollout's own calls to the backend and to KMS: the CLI
+// gets its AWS settings through Options.Env, and these calls use the same ones; extra options
+// come after (and so over) them.
+func (r *Runner) sdkConfig(ctx context.Context, extra ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+	opts := []func(*awsconfig.LoadOptions) error{}
+	if id, secret := r.opts.Env["AWS_ACCESS_KEY_ID"], r.opts.Env["AWS_SECRET_ACCESS_KEY"]; id != "" && secret != "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret, r.opts.Env["AWS_SESSION_TOKEN"])))
+	}
+	if region := r.opts.Env["AWS_REGION"]; region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	return awsconfig.LoadDefaultConfig(ctx, append(opts, extra...)...)
 }
 
 // existingStacks lists the stacks of the project in the backend, by stack name, in whichever
@@ -119,7 +125,7 @@ func (r *Runner) upToDateAll(ctx context.Context, accounts []targets.Account, st
 				return nil
 			}
 			cfg, err := r.stackConfig(a)
-			if err != nil || rec.Fingerprint != fingerprint(r.opts.Passphrase, r.dep.Version, cfg) {
+			if err != nil || rec.Fingerprint != fingerprint(r.fingerprintKey(), r.dep.Version, cfg) {
 				return nil
 			}
 			mu.Lock()

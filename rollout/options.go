@@ -33,6 +33,9 @@ type Options struct {
 	// Passphrase encrypts the stacks' secrets; it is passed to the CLI through its
 	// environment only, never on a command line or in a log.
 	Passphrase string
+	// SecretsProvider is "passphrase" (or "", the default) or an awskms:// URL naming an AWS
+	// KMS key that encrypts the stacks' secrets instead; then no passphrase is used.
+	SecretsProvider string
 	// StackPrefix goes before the account ID in stack names.
 	StackPrefix string
 	// Region is the AWS provider's region.
@@ -104,6 +107,10 @@ func Backend(url string) Option { return func(o *Options) { o.Backend = url } }
 
 // Passphrase sets the secrets passphrase.
 func Passphrase(p string) Option { return func(o *Options) { o.Passphrase = p } }
+
+// SecretsProviderURL sets the stacks' secrets provider: "passphrase" (the default) or an
+// awskms:// URL, checked by ParseSecretsProvider.
+func SecretsProviderURL(url string) Option { return func(o *Options) { o.SecretsProvider = url } }
 
 // StackPrefix sets the prefix of stack names.
 func StackPrefix(p string) Option { return func(o *Options) { o.StackPrefix = p } }

@@ -110,6 +110,10 @@ type Runner struct {
 	passphrase passphraseFile
 	// sealer encrypts the secret parameters kept in records of what was applied.
 	sealer *sealer
+	// secrets is the stacks' secrets provider; with a KMS key, dataKey replaces the
+	// passphrase as the key of the fingerprints and of the sealer.
+	secrets SecretsProvider
+	dataKey *dataKey
 	// eventMu makes OnEvent calls one at a time: sinks are plain functions.
 	eventMu sync.Mutex
 	// layout caches the backend's layout once it is decided; see backendLayout.
@@ -165,7 +169,15 @@ func New(dep Deployment, opts ...Option) (*Runner, error) {
 	if err := o.ExecutionRole.Validate(); err != nil {
 		return nil, err
 	}
-	if o.Passphrase == "" && !strings.HasPrefix(o.Backend, "https://") {
+	secrets, err := ParseSecretsProvider(o.SecretsProvider)
+	if err != nil {
+		return nil, err
+	}
+	if secrets.KMS() {
+		// The KMS key encrypts the stacks' secrets: no passphrase is used, nor handed on.
+		o.Passphrase = ""
+	}
+	if o.Passphrase == "" && !secrets.KMS() && !strings.HasPrefix(o.Backend, "https://") {
 		return nil, errors.New("no secrets passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE, or pass --passphrase-file")
 	}
 	if strings.TrimSpace(o.Passphrase) != o.Passphrase {
@@ -196,8 +208,13 @@ func New(dep Deployment, opts ...Option) (*Runner, error) {
 		}
 		o.Pulumi = cmd
 	}
-	r := &Runner{dep: dep, opts: o, cli: newChildCLI(o.Pulumi), passphrase: passphraseFile{phrase: o.Passphrase}, sealer: &sealer{passphrase: o.Passphrase}}
+	r := &Runner{dep: dep, opts: o, cli: newChildCLI(o.Pulumi), passphrase: passphraseFile{phrase: o.Passphrase}, secrets: secrets}
 	r.store = r.openStore(context.Background())
+	r.sealer = &sealer{passphrase: o.Passphrase}
+	if secrets.KMS() {
+		r.dataKey = &dataKey{provider: secrets, store: r.store, client: r.kmsClient}
+		r.sealer = &sealer{dataKey: func() ([]byte, error) { return r.dataKey.get(context.Background()) }}
+	}
 	return r, nil
 }
 

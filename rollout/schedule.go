@@ -73,6 +73,13 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 	// Released however the run ends, interrupted included: the passphrase file goes with it.
 	defer release()
 	p.env = env
+	if r.secrets.KMS() && p.op != OpStatus {
+		// A KMS fleet's data key, made or decrypted once, before any account: without it no
+		// fingerprint can be checked nor record sealed.
+		if _, err := r.secretKey(ctx); err != nil {
+			return nil, err
+		}
+	}
 
 	if r.store != nil {
 		if stacks, err := r.existingStacks(ctx); err == nil {
@@ -226,6 +233,6 @@ func (r *Runner) workspace(ctx context.Context, env map[string]string) (auto.Wor
 		auto.Project(proj),
 		auto.Pulumi(r.cli),
 		auto.EnvVars(env),
-		auto.SecretsProvider("passphrase"),
+		auto.SecretsProvider(r.secrets.URL),
 	)
 }

@@ -62,14 +62,15 @@ func (r *Runner) setFingerprint(cfg auto.ConfigMap) string {
 	if r.dep.FingerprintKey == "" {
 		return ""
 	}
-	fp := fingerprint(r.opts.Passphrase, r.dep.Version, cfg)
+	fp := fingerprint(r.fingerprintKey(), r.dep.Version, cfg)
 	cfg[r.dep.FingerprintKey] = auto.ConfigValue{Value: fp}
 	return fp
 }
 
 // fingerprint digests everything an account's update depends on: the program and spec
 // version and the stack config (provider config included). It is an HMAC keyed with the
-// secrets passphrase because it is stored as a plain output and the config holds secrets.
+// secrets passphrase, or a KMS fleet's data key, because it is stored as a plain output and
+// the config holds secrets.
 func fingerprint(key, version string, cfg auto.ConfigMap) string {
 	keys := make([]string, 0, len(cfg))
 	for k := range cfg {

@@ -25,6 +25,7 @@ type fleetFlags struct {
 	SessionName         string
 	Backend             string
 	PassphraseFile      string
+	SecretsProvider     string
 	StackPrefix         string
 	Parallel            int
 	MaxFailures         string
@@ -56,6 +57,7 @@ func (f *fleetFlags) register(c *cobra.Command) {
 	fl.DurationVar(&f.SessionDuration, "session-duration", 0, "AssumeRole session duration, 15m to 12h, for the preflight and the provider (default: STS's, 1h for the provider)")
 	fl.StringVar(&f.Backend, "backend", "", "state backend URL (default $PULUMI_BACKEND_URL, else file://./.byoc-access/state)")
 	fl.StringVar(&f.PassphraseFile, "passphrase-file", "", "file holding the secrets passphrase (default $PULUMI_CONFIG_PASSPHRASE or $PULUMI_CONFIG_PASSPHRASE_FILE)")
+	fl.StringVar(&f.SecretsProvider, "secrets-provider", rollout.PassphraseProvider, "how new stacks encrypt their secrets: passphrase, or awskms://KEY-ID-OR-ALIAS?region=REGION[&endpoint=URL] (an ARN after three slashes), which needs no passphrase")
 	fl.StringVar(&f.StackPrefix, "stack-prefix", "", "prefix of stack names: PREFIX-ACCOUNT")
 	fl.IntVar(&f.Parallel, "parallel", 0, "accounts worked on at once (default: fitted to this machine's cores and free memory)")
 	fl.StringVar(&f.Shard, "shard", "", "work on shard i of n (i/n), split by account ID, so CI runners can share one backend")
@@ -84,6 +86,9 @@ func (f *fleetFlags) check() error {
 		if st, err := os.Stat(f.RunDir); err == nil && !st.IsDir() {
 			return usagef("--run-dir %s is a file: name a directory, new or existing", f.RunDir)
 		}
+	}
+	if _, err := rollout.ParseSecretsProvider(f.SecretsProvider); err != nil {
+		return asUsage(err)
 	}
 	if _, err := targets.ParseShard(f.Shard); err != nil {
 		return asUsage(err)
@@ -148,7 +153,13 @@ func (f *fleetFlags) parallel(needsPlugin bool) int {
 }
 
 // passphrase reads the secrets passphrase from a file or the environment; it is never printed.
+// With a KMS secrets provider there is none to read: "".
 func (f *fleetFlags) passphrase() (string, error) {
+	if p, err := rollout.ParseSecretsProvider(f.SecretsProvider); err != nil {
+		return "", asUsage(err)
+	} else if p.KMS() {
+		return "", nil
+	}
 	file := f.PassphraseFile
 	if file == "" {
 		if p := os.Getenv("PULUMI_CONFIG_PASSPHRASE"); p != "" {

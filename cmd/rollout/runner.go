@@ -28,7 +28,7 @@ func (f *fleetFlags) runner(ctx context.Context, c *cobra.Command, op rollout.Op
 		runDir = filepath.Join(".byoc-access", "runs", time.Now().UTC().Format("20060102T150405Z")+"-"+string(op))
 	}
 	opts := []rollout.Option{
-		rollout.Backend(f.backend()), rollout.Passphrase(pass), rollout.StackPrefix(f.StackPrefix),
+		rollout.Backend(f.backend()), rollout.Passphrase(pass), rollout.SecretsProviderURL(f.SecretsProvider), rollout.StackPrefix(f.StackPrefix),
 		rollout.Region(f.targets.Region), rollout.ExecutionRole(f.role()), rollout.Parallel(f.Parallel),
 		rollout.MaxFailures(tol), rollout.Timeout(f.Timeout), rollout.Retries(f.Retries), rollout.WaitLock(f.WaitLock),
 		rollout.RunDir(runDir), rollout.OnEvent(f.progress.event), rollout.Adopt(f.Adopt),
