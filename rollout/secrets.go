@@ -252,11 +252,23 @@ func (p *pass) restoreKMSSettings(ctx context.Context, ws auto.Workspace, a targ
 	if sp == nil || sp.Type == "" {
 		return nil
 	}
-	var st cloudSecretsState
-	if sp.Type != "cloud" || json.Unmarshal(sp.State, &st) != nil || st.URL == "" || st.EncryptedKey == "" {
+	if !saveKMSSettings(ctx, ws, stack, settings, sp) {
 		return &AccountError{AccountID: a.ID, Kind: KindConfig,
 			Reason: fmt.Sprintf("stack %s encrypts its secrets with the %s provider, not a KMS key: run this account with that provider, or move the stack to KMS with `pulumi stack change-secrets-provider %s --stack %s`", stack, sp.Type, p.secrets.URL, stack)}
 	}
+	return nil
+}
+
+// saveKMSSettings writes a KMS secrets manager's state (sp, from a checkpoint) into the
+// workspace's settings of stack; false when sp is not a KMS one.
+func saveKMSSettings(ctx context.Context, ws auto.Workspace, stack string, settings *workspace.ProjectStack, sp *apitype.SecretsProvidersV1) bool {
+	var st cloudSecretsState
+	if sp == nil || sp.Type != "cloud" || json.Unmarshal(sp.State, &st) != nil || st.URL == "" || st.EncryptedKey == "" {
+		return false
+	}
+	if settings == nil {
+		settings = &workspace.ProjectStack{}
+	}
 	settings.SecretsProvider, settings.EncryptedKey = st.URL, st.EncryptedKey
-	return ws.SaveStackSettings(ctx, stack, settings)
+	return ws.SaveStackSettings(ctx, stack, settings) == nil
 }

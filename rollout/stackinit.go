@@ -64,11 +64,19 @@ func (p *pass) createStack(ctx context.Context, ws auto.Workspace, name string) 
 	switch {
 	case errors.Is(err, backend.ErrExists):
 		// An earlier attempt of this run created it before failing (a retry).
-		return nil
 	case errors.Is(err, backend.ErrUnsupported):
 		return cliInit(ctx, ws, name)
+	case err != nil:
+		return err
 	}
-	return err
+	if p.secrets.KMS() {
+		// What `stack init` would have written into the workspace's stack settings, without
+		// which the CLI falls back to the passphrase provider.
+		if !saveKMSSettings(ctx, ws, name, nil, tmpl.Latest.SecretsProviders) {
+			return fmt.Errorf("create stack %s: the run's first new stack has no KMS secrets manager to copy", name)
+		}
+	}
+	return nil
 }
 
 func cliInit(ctx context.Context, ws auto.Workspace, name string) error {
