@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/stretchr/testify/require"
 
@@ -152,17 +154,52 @@ func rolloutBinary(b *testing.B) string {
 type rolloutSide struct {
 	bin, stateDir, runs string
 	args                []string
+	// kms: the run's secrets provider is a KMS key (--secrets-provider awskms://), and the
+	// rollout gets no passphrase at all.
+	kms bool
+}
+
+// benchSecrets is the rollout side's secrets provider: BYOC_BENCH_SECRETS=awskms for a KMS key
+// in moto, else the passphrase.
+func benchSecrets(b *testing.B) string {
+	switch v := os.Getenv("BYOC_BENCH_SECRETS"); v {
+	case "", "passphrase":
+		return "passphrase"
+	case "awskms":
+		return v
+	default:
+		b.Fatalf("BYOC_BENCH_SECRETS=%s: want passphrase or awskms", v)
+	}
+	return ""
+}
+
+// useKMS makes the side encrypt with a new KMS key of moto's.
+func (s *rolloutSide) useKMS(b *testing.B, m *testenv.Moto) {
+	key, err := kms.NewFromConfig(m.AWSConfig(b)).CreateKey(context.Background(), &kms.CreateKeyInput{})
+	require.NoError(b, err)
+	s.args = append(s.args, "--secrets-provider", "awskms://"+aws.ToString(key.KeyMetadata.KeyId)+"?region="+testenv.Region+"&endpoint="+url.QueryEscape(m.Endpoint))
+	s.kms = true
+}
+
+// env is the rollout's environment: the passphrase, unless the side uses KMS.
+func (s rolloutSide) env(tree *testenv.ProcTree) []string {
+	env := append(os.Environ(), "PULUMI_SKIP_UPDATE_CHECK=true")
+	if s.kms {
+		env = append(env, "PULUMI_CONFIG_PASSPHRASE=", "PULUMI_CONFIG_PASSPHRASE_FILE=")
+	} else {
+		env = append(env, "PULUMI_CONFIG_PASSPHRASE="+passphrase)
+	}
+	if tree != nil {
+		env = append(env, tree.Env())
+	}
+	return env
 }
 
 func (s rolloutSide) run(b *testing.B, tree *testenv.ProcTree, op, name string) rollout.Report {
 	b.Helper()
 	args := append(append([]string{op}, s.args...), "--run-dir", filepath.Join(s.runs, name), "--output", "json")
 	cmd := exec.Command(s.bin, args...)
-	env := append(os.Environ(), "PULUMI_CONFIG_PASSPHRASE="+passphrase, "PULUMI_SKIP_UPDATE_CHECK=true")
-	if tree != nil {
-		env = append(env, tree.Env())
-	}
-	cmd.Env = env
+	cmd.Env = s.env(tree)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -249,10 +286,15 @@ func benchFleetOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, p
 		args: append(append([]string{}, params...), "--ou", "Root/Rollout", "--parallel", strconv.Itoa(parallel),
 			"--backend", "file://"+filepath.Join(work, "rollout-state"))}
 	require.NoError(b, os.MkdirAll(side.stateDir, 0o755))
+	secrets := benchSecrets(b)
+	if secrets == "awskms" {
+		side.useKMS(b, m)
+	}
 
 	// Warm-up, not measured: one account through the rollout loads the CLI, the provider and
 	// the 700 MB Terraform provider binary (which Terraform runs too) into the page cache.
 	warm := side
+	warm.kms = false // its own backend, with the passphrase
 	warm.args = append(append([]string{}, params...), "--ou", "Root/Warmup", "--backend", "file://"+filepath.Join(work, "warmup-state"))
 	require.NoError(b, os.MkdirAll(filepath.Join(work, "warmup-state"), 0o755))
 	warmStart := time.Now()
@@ -312,7 +354,7 @@ func benchFleetOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, p
 		}
 	}
 
-	info := fleetBenchInfo{n: n, parallel: parallel, provider: provider.String(), sides: sides, bundle: bundle,
+	info := fleetBenchInfo{n: n, parallel: parallel, provider: provider.String(), sides: sides, bundle: bundle, secrets: secrets,
 		seeded: seeded, warmed: warmed, results: results, footprint: want}
 	if tf != nil {
 		info.terraform, info.tfInit = tf.tf, tf.initTime
@@ -415,6 +457,7 @@ type fleetBenchInfo struct {
 	provider       string
 	sides          []string
 	bundle         string
+	secrets        string
 	terraform      *testenv.Terraform
 	seeded, warmed time.Duration
 	tfInit         measurement
@@ -454,8 +497,8 @@ func printFleetBench(w io.Writer, in fleetBenchInfo) {
 	if in.bundle != "" {
 		bundle = "AWS_CA_BUNDLE=" + in.bundle
 	}
-	fmt.Fprintf(w, "\n=== %d accounts per side, %d at a time (the naive loop: one at a time); sides: %s; CA bundle: %s ===\n",
-		in.n, in.parallel, strings.Join(in.sides, ", "), bundle)
+	fmt.Fprintf(w, "\n=== %d accounts per side, %d at a time (the naive loop: one at a time); sides: %s; CA bundle: %s; the rollout's secrets: %s ===\n",
+		in.n, in.parallel, strings.Join(in.sides, ", "), bundle, in.secrets)
 	fmt.Fprintf(w, "AWS provider: %s\n", in.provider)
 	if in.terraform != nil {
 		fmt.Fprintf(w, "Terraform: %s, hashicorp/aws %s from the plugin mirror %s; module: StreamNative v3.25.0 from the shared anchors, working copy without its %d debug-only local_file resources (%s; count 0 by default, but they make init want hashicorp/local, which the mirror lacks)\n",

@@ -231,11 +231,7 @@ func (s rolloutSide) runRaw(b *testing.B, tree *testenv.ProcTree, op, name strin
 		args = append(args, "--yes", "--remove-stacks")
 	}
 	cmd := exec.Command(s.bin, args...)
-	env := append(os.Environ(), "PULUMI_CONFIG_PASSPHRASE="+passphrase, "PULUMI_SKIP_UPDATE_CHECK=true")
-	if tree != nil {
-		env = append(env, tree.Env())
-	}
-	cmd.Env = env
+	cmd.Env = s.env(tree)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(b, cmd.Run(), "rollout %s:\n%s\n%s", op, tail(stdout.String(), 2000), tail(stderr.String(), 3000))
