@@ -58,7 +58,12 @@ func BenchmarkFleetScale(b *testing.B) {
 	}
 	provider := testenv.UseAWSProvider(b)
 	bin := rolloutBinary(b)
-	parallel, bundle := benchParallel(), benchCABundle(b)
+	// The rollout's own default parallelism (fitted to the machine's cores and memory), as
+	// users run it, unless BYOC_BENCH_SCALE_PARALLEL sets one.
+	parallel, bundle := rollout.DefaultParallel(true), benchCABundle(b)
+	if n, err := strconv.Atoi(os.Getenv("BYOC_BENCH_SCALE_PARALLEL")); err == nil && n > 0 {
+		parallel = n
+	}
 	for _, n := range scaleSizes(b) {
 		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {

@@ -10,7 +10,8 @@
 #    memory of the process tree.
 #  - BenchmarkDiscover1000: account discovery over 1,000 accounts.
 #  - BenchmarkFleetScale (only when BYOC_BENCH_SCALE is set, such as 1000 or 200,1000): the
-#    rollout alone over N accounts on an S3 backend in moto (BYOC_BENCH_SCALE_BACKEND=file for
+#    rollout alone over N accounts at its default parallelism (BYOC_BENCH_SCALE_PARALLEL to set
+#    one) on an S3 backend in moto (BYOC_BENCH_SCALE_BACKEND=file for
 #    a file backend): first rollout, unchanged re-run, plan, drift, status, handoff, destroy.
 #
 # BYOC_BENCH_SIZES=10,50 picks N (default 10,50); BYOC_BENCH_PARALLEL the parallelism
