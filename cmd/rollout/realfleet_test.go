@@ -40,7 +40,7 @@ type realFleet struct {
 // is started (testenv.WithTLS: over HTTPS, its CA bundle in AWS_CA_BUNDLE).
 func newRealFleet(t *testing.T, n int, opts ...testenv.MotoOption) *realFleet {
 	t.Helper()
-	return newRealFleetWith(t, n)
+	return newRealFleetWith(t, n, opts...)
 }
 
 // newRealFleetWith is newRealFleet on a moto started with opts: tests of vendors that attach no

@@ -143,6 +143,8 @@ func TestOneProviderPerWorker(t *testing.T) {
 // AWS_CA_BUNDLE, is configured once per account.
 func TestOneProviderPerWorkerWithACABundle(t *testing.T) {
 	f := newRealFleet(t, 3, testenv.WithTLS())
+	require.NotEmpty(t, f.m.CABundle, "moto serves HTTPS behind its own CA")
+	require.True(t, strings.HasPrefix(f.m.Endpoint, "https://"), f.m.Endpoint)
 	require.Equal(t, f.m.CABundle, os.Getenv("AWS_CA_BUNDLE"))
 	started := recordProviderStarts(t, f)
 	vendor := []string{"--vendor", "streamkap", "--ou", "Root/Workloads"}
