@@ -59,7 +59,7 @@ func (p *pass) statusFromBackend(ctx context.Context, a targets.Account, name st
 		res.LastResult = last.Result
 		res.Changes = last.ResourceChanges
 	}
-	fillOutputs(res, stackOutputs(maskNestedSecrets(outputs)))
+	fillOutputs(res, stackOutputs(maskValue(outputs).(map[string]any)))
 	return true
 }
 
@@ -106,20 +106,8 @@ func (p *pass) lastHistoryEntry(ctx context.Context, layout backend.Layout, name
 	return &e, true
 }
 
-// maskNestedSecrets replaces secrets below the top level with "[secret]", as `pulumi stack
-// output` shows them; top-level secrets are left for stackOutputs to mark.
-func maskNestedSecrets(outputs map[string]any) map[string]any {
-	out := make(map[string]any, len(outputs))
-	for k, v := range outputs {
-		if obj, ok := v.(map[string]any); ok && obj[secretSig] != nil {
-			out[k] = v
-			continue
-		}
-		out[k] = maskValue(v)
-	}
-	return out
-}
-
+// maskValue replaces secrets at any depth with "[secret]", as `pulumi stack output` shows
+// them; stackOutputs marks a top-level "[secret]" as a secret output.
 func maskValue(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
