@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,11 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/require"
 
 	"github.com/byoc-access/byoc-access/internal/pulumicli"
 	"github.com/byoc-access/byoc-access/internal/testenv"
 	"github.com/byoc-access/byoc-access/rollout"
+	"github.com/byoc-access/byoc-access/rollout/backend/locks"
 )
 
 // TestKilledRolloutLeavesNoProvider SIGKILLs the rollout itself (a lost CI runner) while its
@@ -77,7 +81,17 @@ func TestKilledRolloutLeavesNoProvider(t *testing.T) {
 	gate.open()
 	provider.RequireNoLeftovers(t, 30*time.Second)
 
-	// The next runs: the lock the killed CLI may have left, then the update.
+	// The next runs: the lock the killed CLI may have left, then the update. Whatever lock is
+	// left is the killed CLI's, which `unlock` must take for gone however far its exit has got.
+	st, err := locks.Open(context.Background(), backend, aws.Config{})
+	require.NoError(t, err)
+	left, err := locks.List(context.Background(), st)
+	require.NoError(t, err)
+	for _, l := range left {
+		require.Equal(t, cli, l.Pid, "the only lock left is the killed CLI's: %+v", l)
+		stale, why := l.Stale(0)
+		require.True(t, stale, "the killed CLI's lock is stale: %s (%s)", why, procState(l.Pid))
+	}
 	unlockOut, errOut, code := runCLI(t, "unlock", "--backend", backend, "--yes")
 	require.Equal(t, exitOK, code, errOut)
 	t.Logf("rollout unlock --yes: %s%s", unlockOut, errOut)
@@ -90,4 +104,14 @@ func TestKilledRolloutLeavesNoProvider(t *testing.T) {
 	out3, errOut, code := runCLI(t, "verify", "--account", id, "--vendor", "streamkap", "--output", "json")
 	require.Equal(t, exitOK, code, "verify: %s\n%s", out3, errOut)
 	provider.RequireNoLeftovers(t, 30*time.Second)
+}
+
+// procState is what /proc says of a pid, for a failure's message.
+func procState(pid int) string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "no /proc entry: " + err.Error()
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return fmt.Sprintf("stat %q, cmdline %q", stat, strings.ReplaceAll(string(cmdline), "\x00", " "))
 }

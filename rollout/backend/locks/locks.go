@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,8 +42,8 @@ func (l Lock) Holder() string {
 func (l Lock) Stale(minAge time.Duration) (bool, string) {
 	host, _ := os.Hostname()
 	if l.Hostname == host {
-		if gone(l.Pid) {
-			return true, "its process is gone from this host"
+		if gone, why := gone(l.Pid, l.Timestamp); gone {
+			return true, why
 		}
 		return false, "its process is still running on this host"
 	}
@@ -107,26 +108,75 @@ func (l Lock) HeldByOneOf(host string, ended map[int]bool) bool {
 	if l.Hostname != host || !ended[l.Pid] {
 		return false
 	}
-	return gone(l.Pid)
+	gone, _ := gone(l.Pid, l.Timestamp)
+	return gone
 }
 
-// gone says whether no process pid runs on this host. A process that has exited but whose
-// parent has not collected it (a zombie: the CLI of a rollout killed outright, orphaned to an
-// init that reaps late) is gone too: it holds nothing and will never release its lock.
-func gone(pid int) bool {
+// gone says whether the process that took a lock at heldSince no longer runs on this host,
+// and why. Three ways a pid that kill(2) still finds holds nothing:
+//   - a zombie: a process that has exited but whose parent has not collected it (the CLI of a
+//     rollout killed outright, orphaned to an init that reaps late);
+//   - a process on its way out: killed, it has released its memory (so its command line reads
+//     empty) but has not become a zombie yet, which on a loaded machine can take seconds;
+//   - a process that started after the lock was taken: the pid was reused (pid_max is often
+//     32768, and a busy machine goes round it in minutes).
+func gone(pid int, heldSince time.Time) (bool, string) {
+	const goneWhy = "its process is gone from this host"
 	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return true
+		return true, goneWhy
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return false, "" // not Linux, or unreadable: say nothing we cannot see
 	}
-	// The state follows the command name, which is in parentheses and may hold any byte.
-	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
-		state := stat[i+2]
-		return state == 'Z' || state == 'X'
+	// The fields after the command name, which is in parentheses and may hold any byte:
+	// field 3 (state) first, field 22 (start time in clock ticks since boot) 20th.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return false, ""
 	}
-	return false
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) > 0 && (fields[0] == "Z" || fields[0] == "X") {
+		return true, goneWhy
+	}
+	if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && len(cmdline) == 0 {
+		return true, "its process is exiting"
+	}
+	if !heldSince.IsZero() && len(fields) > 19 {
+		if started, ok := processStart(fields[19]); ok && started.After(heldSince.Add(pidReuseSlack)) {
+			return true, fmt.Sprintf("its pid %d now belongs to a process started at %s, after the lock was taken", pid, started.UTC().Format(time.RFC3339))
+		}
+	}
+	return false, ""
+}
+
+// pidReuseSlack covers the boot time's whole seconds and clocks that disagree a little: a
+// process started within it of the lock's time is taken for the holder.
+const pidReuseSlack = 2 * time.Second
+
+// clockTicks is USER_HZ, what /proc counts start times in: 100 on every Linux ABI Go supports.
+const clockTicks = 100
+
+// processStart turns a start time in clock ticks since boot into a time.
+func processStart(ticks string) (time.Time, bool) {
+	n, err := strconv.ParseUint(ticks, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			boot, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return time.Time{}, false
+			}
+			return time.Unix(boot, 0).Add(time.Duration(n) * time.Second / clockTicks), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // Remove deletes one lock.

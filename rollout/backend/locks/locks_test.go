@@ -43,3 +43,28 @@ func zombieState(stat []byte) bool {
 	}
 	return false
 }
+
+// TestReusedPidIsGone: a lock whose pid now belongs to a process that started after the lock
+// was taken is stale (pid_max is often 32768, so a busy machine reuses pids within minutes);
+// the same process is the holder of a lock taken after it started.
+func TestReusedPidIsGone(t *testing.T) {
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	child := exec.Command("sleep", "30")
+	require.NoError(t, child.Start())
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	pid := child.Process.Pid
+
+	stale, why := Lock{Pid: pid, Hostname: host, Timestamp: time.Now().Add(-time.Hour)}.Stale(0)
+	require.True(t, stale, "a lock an hour older than its pid's process: %s", why)
+	require.Contains(t, why, "after the lock was taken")
+	require.True(t, Lock{Pid: pid, Hostname: host, Timestamp: time.Now().Add(-time.Hour)}.HeldByOneOf(host, map[int]bool{pid: true}))
+
+	stale, why = Lock{Pid: pid, Hostname: host, Timestamp: time.Now()}.Stale(0)
+	require.False(t, stale, "a lock its running process took: %s", why)
+	stale, why = Lock{Pid: pid, Hostname: host}.Stale(0)
+	require.False(t, stale, "no time on the lock: the running process is the holder: %s", why)
+}
