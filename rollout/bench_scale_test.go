@@ -83,6 +83,9 @@ type scaleResult struct {
 	written, stdout int64
 	// backend is the state backend's size after the operation.
 	backend int64
+	// moto is moto_server's CPU time over the operation: the emulated AWS (IAM, STS,
+	// Organizations, and S3 for an S3 backend), on the same cores.
+	moto time.Duration
 }
 
 func benchScaleOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, parallel int, bundle string) {
@@ -142,6 +145,10 @@ func benchScaleOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, p
 	params := []string{"--vendor", "streamkap", "--param", "external_id=" + benchExternalID}
 	side := rolloutSide{bin: bin, runs: filepath.Join(work, "runs"),
 		args: append(append([]string{}, params...), "--ou", "Root/Scale", "--parallel", strconv.Itoa(parallel), "--backend", backendURL)}
+	secrets := benchSecrets(b)
+	if secrets == "awskms" {
+		side.useKMS(b, m)
+	}
 
 	// Warm-up, not measured, on a backend of its own: the CLI, the provider and the Terraform
 	// provider binary into the page cache.
@@ -156,11 +163,13 @@ func benchScaleOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, p
 	report := func(op, name string, check func(rollout.Report)) {
 		var out []byte
 		res := scaleResult{}
+		motoBefore := processCPU(b, m.Pid)
 		res.measurement = measure(false, func(tree *testenv.ProcTree) {
 			rep, stdout := side.runOut(b, tree, op, name)
 			out = stdout
 			check(rep)
 		})
+		res.moto = processCPU(b, m.Pid) - motoBefore
 		res.written, res.stdout, res.backend = dirSize(b, filepath.Join(side.runs, name)), int64(len(out)), size()
 		results[name] = res
 	}
@@ -191,9 +200,11 @@ func benchScaleOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, p
 	// handoff prints what the vendor needs, not a run report: one entry per account.
 	res := scaleResult{}
 	var handoff []byte
+	motoBefore := processCPU(b, m.Pid)
 	res.measurement = measure(false, func(tree *testenv.ProcTree) {
 		handoff = side.runRaw(b, tree, "handoff", "handoff", "--as", "json")
 	})
+	res.moto = processCPU(b, m.Pid) - motoBefore
 	var entries []json.RawMessage
 	require.NoError(b, json.Unmarshal(handoff, &entries), "handoff --as json: %s", tail(string(handoff), 500))
 	require.Len(b, entries, n)
@@ -203,7 +214,7 @@ func benchScaleOnce(b *testing.B, provider testenv.AWSProvider, bin string, n, p
 	report("destroy", "destroy", func(rep rollout.Report) { require.Equal(b, n, rep.Counts.Succeeded, "%+v", rep.Counts) })
 	provider.RequireNoLeftovers(b, 30*time.Second)
 
-	printScaleBench(os.Stdout, n, parallel, provider.String(), backendKind, bundle, seeded, warmed, want, results)
+	printScaleBench(os.Stdout, n, parallel, provider.String(), backendKind, secrets, bundle, seeded, warmed, want, results)
 	b.ReportMetric(results["first"].wall.Seconds(), "first-s")
 	b.ReportMetric(results["re-run"].wall.Seconds(), "rerun-s")
 	peak := int64(0)
@@ -307,21 +318,21 @@ func kib(n int64) string {
 	}
 }
 
-func printScaleBench(w io.Writer, n, parallel int, provider, backendKind, bundle string, seeded, warmed time.Duration, footprint string, res map[string]scaleResult) {
+func printScaleBench(w io.Writer, n, parallel int, provider, backendKind, secrets, bundle string, seeded, warmed time.Duration, footprint string, res map[string]scaleResult) {
 	if bundle == "" {
 		bundle = "none (AWS_CA_BUNDLE unset)"
 	} else {
 		bundle = "AWS_CA_BUNDLE=" + bundle
 	}
-	fmt.Fprintf(w, "\n=== scale: the streamkap preset (with an external ID) granted to %d accounts, rollout at --parallel %d, %s backend in moto; CA bundle: %s ===\n", n, parallel, backendKind, bundle)
+	fmt.Fprintf(w, "\n=== scale: the streamkap preset (with an external ID) granted to %d accounts, rollout at --parallel %d, %s backend in moto, secrets: %s; CA bundle: %s ===\n", n, parallel, backendKind, secrets, bundle)
 	fmt.Fprintf(w, "AWS provider: %s\n", provider)
 	fmt.Fprintf(w, "setup, not measured: moto organization of %d accounts seeded in %s; warm-up rollout of 1 account %s\n", n+1, secs(seeded), secs(warmed))
 	fmt.Fprintf(w, "every account checked with the SDK after the first rollout, identical:\n  %s\n\n", strings.ReplaceAll(footprint, "\n", "\n  "))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "op\twall\tCPU/acct\tpeak, pages once\tpeak, RSS summed\trun dir\tstdout\tbackend after\t")
+	fmt.Fprintln(tw, "op\twall\tCPU/acct\tmoto CPU/acct\tpeak, pages once\tpeak, RSS summed\trun dir\tstdout\tbackend after\t")
 	for _, op := range scaleOps {
 		r := res[op]
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", op, secs(r.wall), secs(r.usage.CPU()/time.Duration(n)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", op, secs(r.wall), secs(r.usage.CPU()/time.Duration(n)), secs(r.moto/time.Duration(n)),
 			mib(r.usage.Peak.Private), mib(r.usage.PeakRSS), kib(r.written), kib(r.stdout), kib(r.backend))
 	}
 	_ = tw.Flush()
@@ -347,4 +358,19 @@ func printScaleBench(w io.Writer, n, parallel int, provider, backendKind, bundle
 	first, rerun := res["first"].wall, res["re-run"].wall
 	fmt.Fprintf(w, "targets (stated for 1,000 accounts on 2 cores): first rollout %s (< 20 min: %s), unchanged re-run %s (< 5 s: %s), peak RSS summed over all operations %s (< 4 GiB: %s)\n",
 		secs(first), met(first < 20*time.Minute), secs(rerun), met(rerun < 5*time.Second), mib(peak), met(peak < 4<<30))
+}
+
+// processCPU is a process's user and system CPU time so far, from /proc (in clock ticks of
+// 10 ms, USER_HZ on every Linux ABI Go supports).
+func processCPU(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(b, err)
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	require.Greater(b, len(fields), 12, "/proc/%d/stat: %s", pid, stat)
+	utime, err := strconv.ParseInt(fields[11], 10, 64)
+	require.NoError(b, err)
+	stime, err := strconv.ParseInt(fields[12], 10, 64)
+	require.NoError(b, err)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }

@@ -33,6 +33,9 @@ type Moto struct {
 	// CABundle is the PEM file of the CA moto's certificate is signed by, when it serves
 	// HTTPS (WithTLS); "" for plain HTTP.
 	CABundle string
+	// Pid is moto_server's process, which serves every account from one Python process: a
+	// benchmark reads its CPU time, which is in no measured process tree.
+	Pid int
 	// client reaches moto's own API (reset, reset-auth).
 	client *http.Client
 }
@@ -118,7 +121,7 @@ func startMoto(t testing.TB, bin string, settings motoSettings) (*Moto, []byte, 
 		<-exited
 		_ = logFile.Close()
 	}
-	m := &Moto{Endpoint: fmt.Sprintf("%s://127.0.0.1:%d", scheme, port), Port: port, CABundle: caBundle, client: httpClient(t, caBundle)}
+	m := &Moto{Endpoint: fmt.Sprintf("%s://127.0.0.1:%d", scheme, port), Port: port, CABundle: caBundle, Pid: cmd.Process.Pid, client: httpClient(t, caBundle)}
 	running := fmt.Sprintf("Running on %s://127.0.0.1:%d", scheme, port)
 	deadline := time.Now().Add(30 * time.Second)
 	probe := *m.client
