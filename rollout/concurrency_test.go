@@ -46,3 +46,26 @@ func TestOneRunnerRunsConcurrently(t *testing.T) {
 		require.Equal(t, want, e.Total, "an event's total is its own run's: %s %s", e.Account.ID, e.Type)
 	}
 }
+
+// TestWorkersSpreadTheAccountsEvenly: 5 accounts at --parallel 4 take two rounds however
+// many run at once, so 3 run at once (3 and 2), not 4 (4 and 1): one provider and one CLI
+// fewer at a time, for the same rounds.
+func TestWorkersSpreadTheAccountsEvenly(t *testing.T) {
+	cmd := pulumiCLI(t)
+	var inFlight, most int // OnEvent is called one event at a time
+	r, err := rollout.New(stubDeployment(""), rollout.PulumiCommand(cmd), rollout.Backend("file://"+t.TempDir()),
+		rollout.Passphrase(passphrase), rollout.Parallel(4), rollout.OnEvent(func(e rollout.Event) {
+			switch e.Type {
+			case rollout.EventStarted:
+				inFlight++
+				most = max(most, inFlight)
+			case rollout.EventFinished:
+				inFlight--
+			}
+		}))
+	require.NoError(t, err)
+	rep, err := r.Up(context.Background(), accountsN(5))
+	require.NoError(t, err)
+	require.Equal(t, 5, rep.Counts.Succeeded, "%+v", rep.Results)
+	require.Equal(t, 3, most, "5 accounts in two rounds: 3 at once")
+}

@@ -56,3 +56,16 @@ func availableMemory() int64 {
 	}
 	return 0
 }
+
+// balancedWorkers is how many accounts to work on at once when n accounts need work and the
+// user allows parallel: the fewest workers that still finish in the same number of rounds.
+// Ten accounts at --parallel 8 take two rounds either way, but 5 workers start 5 providers
+// (and 5 CLIs at a time) where 8 start 8, for nothing: on a machine whose cores are the
+// limit, the 3 extra providers' start-up is time the accounts wait for.
+func balancedWorkers(n, parallel int) int {
+	if n < 1 || parallel < 1 {
+		return 1
+	}
+	rounds := (n + parallel - 1) / parallel
+	return (n + rounds - 1) / rounds
+}

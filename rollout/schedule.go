@@ -99,11 +99,22 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 		}
 	}
 
+	// The accounts left to work on, spread evenly over the workers (balancedWorkers).
+	work := 0
+	for _, a := range accounts {
+		_, upToDate := fresh[a.ID]
+		_, unreachable := denied[a.ID]
+		if !upToDate && !unreachable {
+			work++
+		}
+	}
+	workers := balancedWorkers(work, r.opts.Parallel)
+
 	// One AWS provider per worker, attached to by each account's CLI in turn (providers.go).
 	var providers *providerPool
 	if r.dep.NeedsAWSPlugin && op != OpStatus && !r.opts.ProviderPerAccount {
 		if bin, penv := sharedProvider(env), providerEnv(env); bin != "" && sharable(penv) {
-			providers = newProviderPool(r.opts.Parallel, bin, penv, r.opts.RunDir)
+			providers = newProviderPool(workers, bin, penv, r.opts.RunDir)
 			defer providers.close()
 		}
 	}
@@ -111,7 +122,7 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 	limit := r.opts.MaxFailures.Limit(len(accounts))
 	var mu sync.Mutex
 	failures := 0
-	sem := make(chan struct{}, r.opts.Parallel)
+	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	stopped := false
 	for i := range accounts {

@@ -59,7 +59,7 @@ func (f *fleetFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.PassphraseFile, "passphrase-file", "", "file holding the secrets passphrase (default $PULUMI_CONFIG_PASSPHRASE or $PULUMI_CONFIG_PASSPHRASE_FILE)")
 	fl.StringVar(&f.SecretsProvider, "secrets-provider", rollout.PassphraseProvider, "how new stacks encrypt their secrets: passphrase, or awskms://KEY-ID-OR-ALIAS?region=REGION[&endpoint=URL] (an ARN after three slashes), which needs no passphrase")
 	fl.StringVar(&f.StackPrefix, "stack-prefix", "", "prefix of stack names: PREFIX-ACCOUNT")
-	fl.IntVar(&f.Parallel, "parallel", 0, "accounts worked on at once (default: fitted to this machine's cores and free memory)")
+	fl.IntVar(&f.Parallel, "parallel", 0, "the most accounts worked on at once; fewer when that takes the same number of rounds (default: fitted to this machine's cores and free memory)")
 	fl.StringVar(&f.Shard, "shard", "", "work on shard i of n (i/n), split by account ID, so CI runners can share one backend")
 	fl.BoolVar(&f.Force, "force", false, "up: update accounts whose fingerprint (program, spec, parameters, provider config) is unchanged")
 	fl.BoolVar(&f.Refresh, "refresh", false, "up: refresh each stack from AWS before updating (implies --force)")
