@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -518,6 +519,62 @@ func resultsByID(rep *rollout.Report) map[string]rollout.Result {
 		out[r.Account.ID] = r
 	}
 	return out
+}
+
+// TestUnchangedRerunAssumesNoRole: the preflight proves access only to the accounts a run
+// will work on. An unchanged re-run touches none, so it assumes no role (1,000 STS calls
+// were most of such a re-run's time); an account whose config changed is checked again.
+func TestUnchangedRerunAssumesNoRole(t *testing.T) {
+	cmd := pulumiCLI(t)
+	m, accounts := fleet(t, 3)
+	var assumed sync.Map // role ARN -> calls
+	proxy := testenv.StartFaultProxy(t, m.Endpoint, func(c testenv.Call) *testenv.Fault {
+		if c.Action == "AssumeRole" {
+			n, _ := assumed.LoadOrStore(c.Params.Get("RoleArn"), new(atomic.Int32))
+			n.(*atomic.Int32).Add(1)
+		}
+		return nil
+	})
+	calls := func() (total int, roles []string) {
+		assumed.Range(func(k, v any) bool {
+			total += int(v.(*atomic.Int32).Swap(0))
+			roles = append(roles, k.(string))
+			assumed.Delete(k)
+			return true
+		})
+		return total, roles
+	}
+	ext := map[string]string{}
+	dep := stubDeployment("")
+	dep.StackConfig = func(a targets.Account) (map[string]string, error) {
+		return map[string]string{"byoc-access:vendor": "stub", "byoc-access:accountId": a.ID, "byoc-access:externalId": ext[a.ID]}, nil
+	}
+	backend := "file://" + t.TempDir()
+	up := func() *rollout.Report {
+		r, err := rollout.New(dep, rollout.PulumiCommand(cmd), rollout.Backend(backend), rollout.Passphrase(passphrase),
+			rollout.Parallel(3), rollout.Preflight(sdkConfig(t, proxy.URL)))
+		require.NoError(t, err)
+		rep, err := r.Up(context.Background(), accounts)
+		require.NoError(t, err)
+		return rep
+	}
+
+	rep := up()
+	require.Equal(t, 3, rep.Counts.Succeeded, "%+v", rep.Results)
+	n, _ := calls()
+	require.GreaterOrEqual(t, n, 3, "the first run proves access to every account")
+
+	rep = up()
+	require.Equal(t, 3, rep.Counts.UpToDate, "%+v", rep.Results)
+	n, roles := calls()
+	require.Zero(t, n, "an unchanged re-run assumes no role: %v", roles)
+
+	ext[accounts[1].ID] = "o-new"
+	rep = up()
+	require.Equal(t, 2, rep.Counts.UpToDate, "%+v", rep.Results)
+	n, roles = calls()
+	require.Equal(t, 1, n, "only the changed account is checked: %v", roles)
+	require.Contains(t, roles[0], accounts[1].ID)
 }
 
 func TestFingerprintSkipsUnchangedAccounts(t *testing.T) {

@@ -47,25 +47,6 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 		results[i] = Result{Account: a, Stack: r.StackName(a.ID), Status: StatusNotStarted}
 	}
 
-	// Preflight: prove access to every account before touching any stack.
-	denied := map[string]error{}
-	preflight := p.aws != nil && !r.opts.SkipPreflight && op != OpStatus
-	if preflight {
-		denied = access.Preflight(ctx, *p.aws, sts.NewFromConfig(*p.aws), r.opts.ExecutionRole, accounts, r.opts.Parallel)
-	}
-	// The plugin check comes after the preflight, which needs no plugin, and before any stack
-	// is touched.
-	if r.dep.NeedsAWSPlugin && op != OpStatus {
-		if ok, _ := pulumicli.AWSPluginInstalled(); !ok {
-			err := pulumicli.MissingAWSPlugin()
-			if preflight {
-				err = fmt.Errorf("preflight: %d of %d accounts reachable through %s; %w", len(accounts)-len(denied), len(accounts),
-					r.opts.ExecutionRole.RoleARN(r.opts.ExecutionRole.Partition, "ACCOUNT"), err)
-			}
-			return nil, err
-		}
-	}
-
 	env, release, err := r.env()
 	if err != nil {
 		return nil, err
@@ -96,6 +77,33 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 		p.unchanged = map[string]bool{}
 		for id := range r.upToDateAll(ctx, accounts, p.known) {
 			p.unchanged[id] = true
+		}
+	}
+
+	// Preflight: prove access to every account that is to be worked on, before touching any
+	// stack. An account whose last update used this very config is not touched by `up`, so
+	// its role is not assumed either: an unchanged re-run of 1,000 accounts makes no STS call.
+	denied := map[string]error{}
+	preflight := p.aws != nil && !r.opts.SkipPreflight && op != OpStatus
+	if preflight {
+		var check []targets.Account
+		for _, a := range accounts {
+			if _, upToDate := fresh[a.ID]; !upToDate {
+				check = append(check, a)
+			}
+		}
+		denied = access.Preflight(ctx, *p.aws, sts.NewFromConfig(*p.aws), r.opts.ExecutionRole, check, preflightParallel(r.opts.Parallel))
+	}
+	// The plugin check comes after the preflight, which needs no plugin, and before any stack
+	// is touched.
+	if r.dep.NeedsAWSPlugin && op != OpStatus {
+		if ok, _ := pulumicli.AWSPluginInstalled(); !ok {
+			err := pulumicli.MissingAWSPlugin()
+			if preflight {
+				err = fmt.Errorf("preflight: %d of %d accounts reachable through %s; %w", len(accounts)-len(denied), len(accounts),
+					r.opts.ExecutionRole.RoleARN(r.opts.ExecutionRole.Partition, "ACCOUNT"), err)
+			}
+			return nil, err
 		}
 	}
 
