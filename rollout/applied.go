@@ -29,7 +29,10 @@ type Applied struct {
 	// Vendor is the preset's name when the spec was an embedded preset.
 	Vendor string `json:"vendor,omitempty"`
 	// Spec is the vendor spec as deployed, as JSON (which vendors.Load reads back).
-	Spec json.RawMessage `json:"spec"`
+	Spec json.RawMessage `json:"spec,omitempty"`
+	// SpecRef stands for Spec in a run directory's previous.json, which keeps each distinct
+	// spec once (a fleet's accounts mostly share one) and names it here by its SHA-256.
+	SpecRef string `json:"specRef,omitempty"`
 	// Params are the account's parameter values, when none of the secret ones is set.
 	Params map[string]any `json:"params,omitempty"`
 	// SealedParams are the parameter values encrypted with the secrets passphrase, as

@@ -1,7 +1,10 @@
 package waves
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,12 +23,32 @@ import (
 // sealed with the passphrase.
 const PreviousFile = "previous.json"
 
+// previousFile is previous.json: each distinct spec once, and each account's state naming
+// its spec by SHA-256 (Applied.SpecRef). A fleet's accounts mostly share one spec, which
+// written into each account's entry made the file 12.8 MB at 1,000 accounts.
+type previousFile struct {
+	Specs    map[string]json.RawMessage `json:"specs"`
+	Accounts []rollout.Previous         `json:"accounts"`
+}
+
 // SavePrevious writes what the run's accounts had before it into its run directory.
 func SavePrevious(runDir string, prev []rollout.Previous) error {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return fmt.Errorf("run directory: %w", err)
 	}
-	b, err := json.MarshalIndent(prev, "", "  ")
+	file := previousFile{Specs: map[string]json.RawMessage{}, Accounts: make([]rollout.Previous, len(prev))}
+	for i, p := range prev {
+		if p.Applied != nil && len(p.Applied.Spec) > 0 {
+			applied := *p.Applied
+			sum := sha256.Sum256(applied.Spec)
+			ref := "sha256:" + hex.EncodeToString(sum[:])
+			file.Specs[ref] = applied.Spec
+			applied.Spec, applied.SpecRef = nil, ref
+			p.Applied = &applied
+		}
+		file.Accounts[i] = p
+	}
+	b, err := json.MarshalIndent(file, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -34,6 +57,33 @@ func SavePrevious(runDir string, prev []rollout.Previous) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// loadPrevious reads previous.json, in either form: the current one (specs once), or the
+// plain list of accounts that earlier versions wrote.
+func loadPrevious(b []byte) ([]rollout.Previous, error) {
+	if trimmed := bytes.TrimSpace(b); len(trimmed) > 0 && trimmed[0] == '[' {
+		var prev []rollout.Previous
+		err := json.Unmarshal(b, &prev)
+		return prev, err
+	}
+	var file previousFile
+	if err := json.Unmarshal(b, &file); err != nil {
+		return nil, err
+	}
+	for i, p := range file.Accounts {
+		if p.Applied == nil || p.Applied.SpecRef == "" {
+			continue
+		}
+		spec, ok := file.Specs[p.Applied.SpecRef]
+		if !ok {
+			return nil, fmt.Errorf("account %s: its spec %s is not in the file", p.Account.ID, p.Applied.SpecRef)
+		}
+		applied := *p.Applied
+		applied.Spec, applied.SpecRef = spec, ""
+		file.Accounts[i].Applied = &applied
+	}
+	return file.Accounts, nil
 }
 
 // RunRecord is what a rollback needs from an earlier run's directory.
@@ -54,7 +104,7 @@ func LoadRun(runDir string) (*RunRecord, error) {
 		return nil, fmt.Errorf("--run %s: %w (%v)", runDir, ErrNotARun, err)
 	}
 	var rec RunRecord
-	if err := json.Unmarshal(b, &rec.Previous); err != nil {
+	if rec.Previous, err = loadPrevious(b); err != nil {
 		return nil, fmt.Errorf("--run %s: %s: %w", runDir, PreviousFile, err)
 	}
 	b, err = os.ReadFile(filepath.Join(runDir, "report.json"))

@@ -2,9 +2,13 @@ package waves
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,4 +79,50 @@ func TestLoadRun(t *testing.T) {
 	require.NoError(t, rollout.Combine(rollout.OpPreview, time.Time{}, nil).WriteFiles(plan))
 	_, err = LoadRun(plan)
 	require.ErrorContains(t, err, "the run was a plan, not an up")
+}
+
+// TestPreviousKeepsEachSpecOnce: previous.json holds a spec shared by many accounts once (at
+// 1,000 accounts it was 12.8 MB with a copy in each), reads back to exactly what was saved,
+// and a run directory written by an earlier version (a plain list) still reads.
+func TestPreviousKeepsEachSpecOnce(t *testing.T) {
+	specA := json.RawMessage(`{"vendor":"Acme","marker":"spec-a"}`)
+	specB := json.RawMessage(`{"vendor":"Acme","marker":"spec-b"}`)
+	var prev []rollout.Previous
+	for i := range 5 {
+		spec := specA
+		if i == 4 {
+			spec = specB
+		}
+		prev = append(prev, rollout.Previous{Account: targets.Account{ID: fmt.Sprintf("10000000000%d", i)}, Had: rollout.BeforeApplied,
+			Applied: &rollout.Applied{Program: "dev", Version: "v1", Spec: spec, Params: map[string]any{"external_id": fmt.Sprint("o-", i)}}})
+	}
+	prev = append(prev, rollout.Previous{Account: targets.Account{ID: "100000000009"}, Had: rollout.BeforeNothing})
+	before, err := json.Marshal(prev)
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	require.NoError(t, SavePrevious(dir, prev))
+	b, err := os.ReadFile(filepath.Join(dir, PreviousFile))
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(string(b), "spec-a"), "the shared spec once: %s", b)
+	require.Equal(t, 1, strings.Count(string(b), "spec-b"))
+	after, err := json.Marshal(prev)
+	require.NoError(t, err)
+	require.JSONEq(t, string(before), string(after), "saving leaves the caller's records alone")
+
+	require.NoError(t, rollout.Combine(rollout.OpUp, time.Time{}, nil).WriteFiles(dir))
+	run, err := LoadRun(dir)
+	require.NoError(t, err)
+	got, err := json.Marshal(run.Previous)
+	require.NoError(t, err)
+	require.JSONEq(t, string(before), string(got))
+
+	old := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(old, PreviousFile), before, 0o600))
+	require.NoError(t, rollout.Combine(rollout.OpUp, time.Time{}, nil).WriteFiles(old))
+	run, err = LoadRun(old)
+	require.NoError(t, err)
+	got, err = json.Marshal(run.Previous)
+	require.NoError(t, err)
+	require.JSONEq(t, string(before), string(got), "the earlier form still reads")
 }
