@@ -27,15 +27,19 @@ func deadPid(t *testing.T) int {
 // A stack lock is taken over only when its holder is certainly dead, by `rollout unlock`'s rule.
 func TestTakeOverStaleStackLocks(t *testing.T) {
 	host, _ := os.Hostname()
+	// A running process's lock is older than the TTL by a TTL of a nanosecond, not by a
+	// timestamp from before the process started: that lock is another process's whose pid
+	// was reused, and stale (locks.TestReusedPidIsGone).
 	tests := []struct {
 		name    string
 		holder  locks.Lock
+		ttl     time.Duration
 		removed bool
 	}{
-		{"process gone from this host", locks.Lock{Pid: deadPid(t), Hostname: host, Timestamp: time.Now()}, true},
-		{"process running on this host", locks.Lock{Pid: os.Getpid(), Hostname: host, Timestamp: time.Now().Add(-time.Hour)}, false},
-		{"another host, old", locks.Lock{Pid: 1, Hostname: "other-node", Timestamp: time.Now().Add(-time.Hour)}, true},
-		{"another host, recent", locks.Lock{Pid: 1, Hostname: "other-node", Timestamp: time.Now().Add(-time.Minute)}, false},
+		{"process gone from this host", locks.Lock{Pid: deadPid(t), Hostname: host, Timestamp: time.Now()}, 20 * time.Minute, true},
+		{"process running on this host, older than the TTL", locks.Lock{Pid: os.Getpid(), Hostname: host, Timestamp: time.Now()}, time.Nanosecond, false},
+		{"another host, old", locks.Lock{Pid: 1, Hostname: "other-node", Timestamp: time.Now().Add(-time.Hour)}, 20 * time.Minute, true},
+		{"another host, recent", locks.Lock{Pid: 1, Hostname: "other-node", Timestamp: time.Now().Add(-time.Minute)}, 20 * time.Minute, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,7 +50,7 @@ func TestTakeOverStaleStackLocks(t *testing.T) {
 			require.NoError(t, err)
 			key := ".pulumi/locks/organization/byoc-access/111122223333/0a1b2c.json"
 			require.NoError(t, st.Write(ctx, key, b))
-			removed, err := watch.TakeOverStaleStackLocks(ctx, st, "byoc-access", "111122223333", 20*time.Minute)
+			removed, err := watch.TakeOverStaleStackLocks(ctx, st, "byoc-access", "111122223333", tc.ttl)
 			require.NoError(t, err)
 			_, readErr := st.Read(ctx, key)
 			if tc.removed {
