@@ -360,17 +360,10 @@ func printScaleBench(w io.Writer, n, parallel int, provider, backendKind, secret
 		secs(first), met(first < 20*time.Minute), secs(rerun), met(rerun < 5*time.Second), mib(peak), met(peak < 4<<30))
 }
 
-// processCPU is a process's user and system CPU time so far, from /proc (in clock ticks of
-// 10 ms, USER_HZ on every Linux ABI Go supports).
+// processCPU is a process's user and system CPU time so far.
 func processCPU(b *testing.B, pid int) time.Duration {
 	b.Helper()
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, err := testenv.ProcessCPU(pid)
 	require.NoError(b, err)
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	require.Greater(b, len(fields), 12, "/proc/%d/stat: %s", pid, stat)
-	utime, err := strconv.ParseInt(fields[11], 10, 64)
-	require.NoError(b, err)
-	stime, err := strconv.ParseInt(fields[12], 10, 64)
-	require.NoError(b, err)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return d
 }

@@ -376,6 +376,16 @@ func label(pid int, exe string) string {
 	return name
 }
 
+// ProcessCPU is the user and system CPU time pid has used so far: for a process outside any
+// measured tree, such as moto_server, read before and after an operation.
+func ProcessCPU(pid int) (time.Duration, error) {
+	st, err := readStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(st.utime+st.stime) * time.Second / clockTicks, nil
+}
+
 type procStat struct {
 	comm         string
 	state        byte
