@@ -80,19 +80,22 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 		}
 	}
 
+	// The accounts to work on: all but those whose last update used this very config, which
+	// `up` does not touch.
+	var pending []targets.Account
+	for _, a := range accounts {
+		if _, upToDate := fresh[a.ID]; !upToDate {
+			pending = append(pending, a)
+		}
+	}
+
 	// Preflight: prove access to every account that is to be worked on, before touching any
-	// stack. An account whose last update used this very config is not touched by `up`, so
-	// its role is not assumed either: an unchanged re-run of 1,000 accounts makes no STS call.
+	// stack. An up-to-date account's role is not assumed: an unchanged re-run of 1,000
+	// accounts makes no STS call.
 	denied := map[string]error{}
 	preflight := p.aws != nil && !r.opts.SkipPreflight && op != OpStatus
 	if preflight {
-		var check []targets.Account
-		for _, a := range accounts {
-			if _, upToDate := fresh[a.ID]; !upToDate {
-				check = append(check, a)
-			}
-		}
-		denied = access.Preflight(ctx, *p.aws, sts.NewFromConfig(*p.aws), r.opts.ExecutionRole, check, preflightParallel(r.opts.Parallel))
+		denied = access.Preflight(ctx, *p.aws, sts.NewFromConfig(*p.aws), r.opts.ExecutionRole, pending, preflightParallel(r.opts.Parallel))
 	}
 	// The plugin check comes after the preflight, which needs no plugin, and before any stack
 	// is touched.
@@ -100,22 +103,15 @@ func (r *Runner) runWith(ctx context.Context, p *pass, accounts []targets.Accoun
 		if ok, _ := pulumicli.AWSPluginInstalled(); !ok {
 			err := pulumicli.MissingAWSPlugin()
 			if preflight {
-				err = fmt.Errorf("preflight: %d of %d accounts reachable through %s; %w", len(accounts)-len(denied), len(accounts),
+				err = fmt.Errorf("preflight: %d of %d accounts to work on reachable through %s; %w", len(pending)-len(denied), len(pending),
 					r.opts.ExecutionRole.RoleARN(r.opts.ExecutionRole.Partition, "ACCOUNT"), err)
 			}
 			return nil, err
 		}
 	}
 
-	// The accounts left to work on, spread evenly over the workers (balancedWorkers).
-	work := 0
-	for _, a := range accounts {
-		_, upToDate := fresh[a.ID]
-		_, unreachable := denied[a.ID]
-		if !upToDate && !unreachable {
-			work++
-		}
-	}
+	// The accounts left to work on (denied ones fail at once), spread evenly over the workers.
+	work := len(pending) - len(denied)
 	workers := balancedWorkers(work, r.opts.Parallel)
 
 	// One AWS provider per worker, attached to by each account's CLI in turn (providers.go).
