@@ -1,9 +1,11 @@
 package backend_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,5 +54,35 @@ func TestCreateExclusive(t *testing.T) {
 			require.NoError(t, st.Delete(ctx, ".byoc-access/locks/x.json"))
 			require.NoError(t, backend.CreateExclusive(ctx, st, ".byoc-access/locks/x.json", []byte("again")), "a deleted key can be created again")
 		})
+	}
+}
+
+// TestCreateExclusiveIsNeverSeenHalfWritten: whoever loses the race to create a key and reads
+// it at once reads the winner's whole content. Created empty and written after, the file was
+// read empty now and then, and the watch workers' lock took that for a crashed holder's.
+func TestCreateExclusiveIsNeverSeenHalfWritten(t *testing.T) {
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("x"), 4096)
+	for i := range 300 {
+		st, err := backend.Open(ctx, "file://"+t.TempDir(), aws.Config{})
+		require.NoError(t, err)
+		key := fmt.Sprintf("locks/%d.json", i)
+		var wg sync.WaitGroup
+		won := atomic.Int32{}
+		for range 4 {
+			wg.Go(func() {
+				err := backend.CreateExclusive(ctx, st, key, data)
+				if err == nil {
+					won.Add(1)
+					return
+				}
+				require.ErrorIs(t, err, backend.ErrExists)
+				got, err := st.Read(ctx, key)
+				require.NoError(t, err)
+				require.Len(t, got, len(data), "a key another process created is read whole")
+			})
+		}
+		wg.Wait()
+		require.Equal(t, int32(1), won.Load(), "exactly one creator wins")
 	}
 }
